@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what the build and tests need (Debian 12, apt), builds greenlb and runs every
+# test with ctest: unit, integration, examples, chart checks, bounded fuzzing.
+# Idempotent: a second run installs nothing and rebuilds only what changed.
+#
+# Environment:
+#   GREENLB_SANITIZERS=1  also run the ASan+UBSan build of every test and the TSan build
+#                         of the core and balancer tests (.ci/run sets it)
+#   GREENLB_CI=1          warnings are errors
+#   GREENLB_JOBS=N        build parallelism (default: cores)
+#   GREENLB_FUZZ_SECONDS  seconds per fuzz target (default 20; 0 skips fuzzing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${GREENLB_JOBS:-$(nproc)}
+werror=OFF
+[ "${GREENLB_CI:-0}" = 1 ] && werror=ON
+
+log() { printf '\n=== %s\n' "$*"; }
+
+# ---------------------------------------------------------------------------------------
+# 1. Packages. Only Debian's archive is reachable; nothing is fetched from elsewhere
+#    except helm/kubectl, which come from the npm registry (tests/chart/get_tools.sh).
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libevent-dev libboost-context-dev libssl-dev prometheus-cpp-dev libtomlplusplus-dev
+  googletest libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+  python3 python3-pytest python3-h11 python3-websockets
+  curl openssl prometheus nodejs npm unzip chromium
+  nginx-light
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The nginx package starts a system nginx on port 80; the tests start their own.
+systemctl disable --now nginx >/dev/null 2>&1 || true
+
+# ---------------------------------------------------------------------------------------
+# 2. Build and test. One function per build flavour; each has its own build directory.
+build() {  # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -DGREENLB_WERROR=$werror "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+status=0
+run_ctest() {  # run_ctest DIR [ctest args...]
+  local dir=$1; shift
+  (cd "$dir" && ctest --output-on-failure --timeout 600 -j "$jobs" "$@") || status=1
+}
+
+log "Release build"
+build "$root/build" -DCMAKE_BUILD_TYPE=Release
+log "Release tests"
+run_ctest "$root/build"
+
+if [ "${GREENLB_SANITIZERS:-0}" = 1 ]; then
+  log "AddressSanitizer + UndefinedBehaviorSanitizer build"
+  build "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DGREENLB_SANITIZE=address,undefined -DGREENLB_BENCH=OFF
+  log "ASan+UBSan tests (unit and integration)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_ctest "$root/build-asan" -L 'unit|integration' -LE 'nosan'
+
+  log "ThreadSanitizer build (core and balancer)"
+  build "$root/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DGREENLB_SANITIZE=thread -DGREENLB_BENCH=OFF
+  log "TSan tests (core and balancer)"
+  TSAN_OPTIONS=halt_on_error=1 run_ctest "$root/build-tsan" -L 'tsan'
+fi
+
+fuzz_seconds=${GREENLB_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" != 0 ] && command -v clang++ >/dev/null && [ -d "$root/tests/fuzz" ]; then
+  log "libFuzzer targets (${fuzz_seconds}s each)"
+  CC=clang CXX=clang++ build "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DGREENLB_FUZZ=ON -DGREENLB_BENCH=OFF -DGREENLB_WERROR=OFF
+  GREENLB_FUZZ_SECONDS=$fuzz_seconds run_ctest "$root/build-fuzz" -L fuzz
+fi
+
+if [ -x "$root/tests/chart/run.sh" ]; then
+  log "Helm chart and manifests"
+  GREENLB_BIN="$root/build/greenlb" bash "$root/tests/chart/run.sh" || status=1
+fi
+
+log "summary"
+if [ $status = 0 ]; then echo "tests/run.sh: all passed"; else echo "tests/run.sh: FAILURES"; fi
+exit $status
