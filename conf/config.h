@@ -24,7 +24,7 @@ inline constexpr uint64_t kMiB = 1024 * kKiB;
 struct Address {
   std::string host;
   uint16_t port = 0;
-  bool is_ip = false;  // host is a literal IPv4/IPv6 address
+  bool is_ip = false;       // host is a literal IPv4/IPv6 address
   std::string str() const;  // canonical text: "host:port" or "[v6]:port"
   bool operator==(const Address&) const = default;
 };
@@ -36,7 +36,7 @@ struct GlobalConfig {
   Duration drain_delay = 0s;
   uint64_t fiber_stack = 64 * kKiB;
   // Additions to SPEC section 2 (documented in docs/configuration.md):
-  bool pin_workers = false;                    // pin hub N to CPU N
+  bool pin_workers = false;                      // pin hub N to CPU N
   std::string resolv_conf = "/etc/resolv.conf";  // nameservers for DNS discovery
   std::string hosts_file = "/etc/hosts";
   bool operator==(const GlobalConfig&) const = default;
@@ -69,7 +69,7 @@ struct ListenerTimeouts {
 
 struct ListenerLimits {
   uint64_t max_header_bytes = 32 * kKiB;
-  uint64_t max_body_bytes = 0;  // 0 = unlimited
+  uint64_t max_body_bytes = 0;               // 0 = unlimited
   uint64_t max_requests_per_connection = 0;  // 0 = unlimited
   bool operator==(const ListenerLimits&) const = default;
 };
