@@ -1,0 +1,383 @@
+#include "core/socket.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cstring>
+
+#include "core/hub.h"
+
+namespace greenlb::core {
+namespace {
+
+event* asEvent(detail::EventStorage& s) { return reinterpret_cast<event*>(s.bytes); }
+
+}  // namespace
+
+// ---- SocketAddress ----
+
+std::optional<SocketAddress> SocketAddress::fromIp(std::string_view ip, uint16_t port) {
+  char text[INET6_ADDRSTRLEN + 1];
+  if (ip.empty() || ip.size() >= sizeof text) return std::nullopt;
+  std::memcpy(text, ip.data(), ip.size());
+  text[ip.size()] = '\0';
+  SocketAddress a;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+  if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    a.length = sizeof(sockaddr_in);
+    return a;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+  if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    a.length = sizeof(sockaddr_in6);
+    return a;
+  }
+  return std::nullopt;
+}
+
+SocketAddress SocketAddress::fromSockaddr(const sockaddr* sa, socklen_t len) {
+  SocketAddress a;
+  if (len > sizeof a.storage) len = sizeof a.storage;
+  std::memcpy(&a.storage, sa, len);
+  a.length = len;
+  return a;
+}
+
+uint16_t SocketAddress::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+  if (family() == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  }
+  return 0;
+}
+
+size_t SocketAddress::ipText(char* out, size_t cap) const {
+  const void* src = nullptr;
+  if (family() == AF_INET) {
+    src = &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr;
+  } else if (family() == AF_INET6) {
+    src = &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr;
+  }
+  if (src == nullptr || inet_ntop(family(), src, out, static_cast<socklen_t>(cap)) == nullptr) {
+    return 0;
+  }
+  return std::strlen(out);
+}
+
+std::string SocketAddress::str() const {
+  char ip[INET6_ADDRSTRLEN];
+  size_t n = ipText(ip, sizeof ip);
+  std::string out;
+  if (family() == AF_INET6) {
+    out.append("[").append(ip, n).append("]");
+  } else {
+    out.append(ip, n);
+  }
+  return out + ":" + std::to_string(port());
+}
+
+bool SocketAddress::operator==(const SocketAddress& o) const {
+  return length == o.length && std::memcmp(&storage, &o.storage, length) == 0;
+}
+
+// ---- Socket ----
+
+Socket::Socket(Socket&& o) noexcept { *this = std::move(o); }
+
+Socket& Socket::operator=(Socket&& o) noexcept {
+  if (this == &o) return *this;
+  close();
+  assert(o.reader_ == nullptr && o.writer_ == nullptr && "moving a socket with waiters");
+  o.unwatchIdle();
+  o.unregister();  // the event points at `o`; the new owner registers again when it waits
+  fd_ = std::exchange(o.fd_, -1);
+  return *this;
+}
+
+void Socket::reset(int fd) {
+  close();
+  fd_ = fd;
+}
+
+void Socket::close() {
+  if (fd_ < 0) return;
+  if (reader_ != nullptr) hub_->wake(std::exchange(reader_, nullptr), EBADF);
+  if (writer_ != nullptr) hub_->wake(std::exchange(writer_, nullptr), EBADF);
+  idle_ = nullptr;
+  idle_timer_ = false;
+  unregister();
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void Socket::ensureRegistered() {
+  if (registered_) return;
+  hub_ = Hub::current();
+  assert(hub_ != nullptr && "socket wait outside a hub");
+  event_assign(asEvent(ev_), hub_->base(), fd_, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
+               &Socket::onEvent, this);
+  event_add(asEvent(ev_), nullptr);
+  registered_ = true;
+}
+
+void Socket::unregister() {
+  if (!registered_) return;
+  event_del(asEvent(ev_));
+  registered_ = false;
+}
+
+Status Socket::waitReadable() {
+  if (fd_ < 0) return Error{EBADF};
+  ensureRegistered();
+  Fiber* self = hub_->currentFiber();
+  assert(reader_ == nullptr && "two fibers reading one socket");
+  reader_ = self;
+  int rc = hub_->park();
+  if (rc == EBADF) return Error{rc};  // closed under us: the socket may be gone already
+  if (reader_ == self) reader_ = nullptr;
+  return rc == 0 ? Status{} : Status{Error{rc}};
+}
+
+Status Socket::waitWritable() {
+  if (fd_ < 0) return Error{EBADF};
+  ensureRegistered();
+  Fiber* self = hub_->currentFiber();
+  assert(writer_ == nullptr && "two fibers writing one socket");
+  writer_ = self;
+  int rc = hub_->park();
+  if (rc == EBADF) return Error{rc};
+  if (writer_ == self) writer_ = nullptr;
+  return rc == 0 ? Status{} : Status{Error{rc}};
+}
+
+void Socket::watchIdle(IdleWatcher* w, Duration timeout) {
+  ensureRegistered();
+  idle_ = w;
+  if (timeout > Duration::zero()) {
+    timeval tv;
+    hub_->timerValue(timeout, &tv);
+    event_add(asEvent(ev_), &tv);  // already inserted: only (re)arms the timer
+    idle_timer_ = true;
+  } else if (idle_timer_) {
+    event_remove_timer(asEvent(ev_));
+    idle_timer_ = false;
+  }
+}
+
+void Socket::unwatchIdle() {
+  idle_ = nullptr;
+  if (idle_timer_) {
+    event_remove_timer(asEvent(ev_));
+    idle_timer_ = false;
+  }
+}
+
+void Socket::onEvent(int, short what, void* arg) {
+  auto* s = static_cast<Socket*>(arg);
+  if (what & EV_TIMEOUT) {
+    IdleWatcher* w = s->idle_;
+    s->unwatchIdle();
+    if (w != nullptr) w->onIdleTimeout(*s);  // may destroy s
+    return;
+  }
+  if ((what & EV_WRITE) && s->writer_ != nullptr) {
+    s->hub_->wake(std::exchange(s->writer_, nullptr), 0);
+  }
+  if (what & EV_READ) {
+    if (s->reader_ != nullptr) {
+      s->hub_->wake(std::exchange(s->reader_, nullptr), 0);
+    } else if (IdleWatcher* w = s->idle_; w != nullptr) {
+      s->unwatchIdle();
+      w->onIdleReadable(*s);  // may destroy s
+    }
+  }
+}
+
+// ---- Stream ----
+
+Result<Stream> Stream::connect(const SocketAddress& to) {
+  Stream s;
+  if (Status st = s.connectTo(to); !st.ok()) return st.error();
+  return s;
+}
+
+Status Stream::connectTo(const SocketAddress& to) {
+  close();
+  int fd = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return lastError();
+  fd_ = fd;
+  if (to.family() == AF_INET || to.family() == AF_INET6) setNoDelay(true);
+  if (::connect(fd, to.sockaddrPtr(), to.length) == 0) return {};
+  if (errno != EINPROGRESS) {
+    Error e = lastError();
+    close();
+    return e;
+  }
+  if (Status st = waitWritable(); !st.ok()) {
+    if (st.error().code != EBADF) close();
+    return st;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) {
+    close();
+    return Error{err};
+  }
+  return {};
+}
+
+Result<size_t> Stream::tryRead(void* buf, size_t len) {
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, len, 0);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return lastError();
+  }
+}
+
+Result<size_t> Stream::readSome(void* buf, size_t len) {
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, len, 0);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return lastError();
+    if (Status st = waitReadable(); !st.ok()) return st.error();
+  }
+}
+
+Status Stream::readExact(void* buf, size_t len) {
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    Result<size_t> n = readSome(p, len);
+    if (!n.ok()) return n.error();
+    if (*n == 0) return Error{ENODATA};
+    p += *n;
+    len -= *n;
+  }
+  return {};
+}
+
+Status Stream::writeAll(const void* buf, size_t len) {
+  auto* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::send(fd_, p, len, MSG_NOSIGNAL);
+    if (n >= 0) {
+      p += n;
+      len -= static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return lastError();
+    if (Status st = waitWritable(); !st.ok()) return st;
+  }
+  return {};
+}
+
+Status Stream::writev(iovec* iov, int count) {
+  while (count > 0) {
+    if (iov->iov_len == 0) {
+      ++iov;
+      --count;
+      continue;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) return lastError();
+      if (Status st = waitWritable(); !st.ok()) return st;
+      continue;
+    }
+    auto left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      iov->iov_len = 0;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return {};
+}
+
+Status Stream::shutdownWrite() {
+  if (::shutdown(fd_, SHUT_WR) != 0) return lastError();
+  return {};
+}
+
+Result<SocketAddress> Stream::peerAddress() const {
+  SocketAddress a;
+  a.length = sizeof a.storage;
+  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
+    return lastError();
+  }
+  return a;
+}
+
+void Stream::setNoDelay(bool on) {
+  int v = on ? 1 : 0;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v);
+}
+
+// ---- Listener ----
+
+Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& options) {
+  int fd = ::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return lastError();
+  Listener l(fd);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (options.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    return lastError();
+  }
+  if (::bind(fd, at.sockaddrPtr(), at.length) != 0) return lastError();
+  if (::listen(fd, options.backlog) != 0) return lastError();
+  return l;
+}
+
+Result<int> Listener::acceptFd(SocketAddress* peer) {
+  for (;;) {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      if (peer != nullptr) *peer = SocketAddress::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+      return fd;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN) return lastError();
+    if (Status st = waitReadable(); !st.ok()) return st.error();
+  }
+}
+
+Result<Stream> Listener::accept(SocketAddress* peer) {
+  Result<int> fd = acceptFd(peer);
+  if (!fd.ok()) return fd.error();
+  Stream s(*fd);
+  s.setNoDelay(true);
+  return s;
+}
+
+Result<SocketAddress> Listener::localAddress() const {
+  SocketAddress a;
+  a.length = sizeof a.storage;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
+    return lastError();
+  }
+  return a;
+}
+
+}  // namespace greenlb::core

@@ -1,0 +1,147 @@
+// Green sockets: non-blocking fds whose operations try the system call first and park the
+// calling fiber on EAGAIN until the hub's loop reports readiness (eventlet's trampoline).
+//
+// Each socket embeds one libevent event, registered once (EV_READ|EV_WRITE|EV_PERSIST|EV_ET)
+// on the hub of the first fiber that waits on it: no epoll_ctl and no allocation per wait.
+// A socket therefore belongs to one hub once it has waited; closing it first wakes its
+// waiters with EBADF. Timeouts come from the Timeout scopes around the calls.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/event_storage.h"
+#include "core/result.h"
+#include "core/time.h"
+
+namespace greenlb::core {
+
+class Fiber;
+class Hub;
+
+// An IPv4 or IPv6 socket address.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  // A literal IP ("10.0.0.1", "::1"); nullopt when `ip` is not one.
+  static std::optional<SocketAddress> fromIp(std::string_view ip, uint16_t port);
+  static SocketAddress fromSockaddr(const sockaddr* sa, socklen_t len);
+
+  int family() const { return storage.ss_family; }
+  uint16_t port() const;
+  const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  // The IP as text into `out` (no brackets); returns its length. Needs 46 bytes at most.
+  size_t ipText(char* out, size_t cap) const;
+  // "1.2.3.4:80" or "[::1]:80".
+  std::string str() const;
+  bool operator==(const SocketAddress& o) const;
+};
+
+class Socket;
+
+// Told about readiness of a socket no fiber is waiting on: how a dormant keep-alive
+// connection wakes up (spawning a fiber again) and how an idle pooled upstream connection
+// learns that its peer closed. The socket no longer calls it once it has fired.
+class IdleWatcher {
+ public:
+  virtual void onIdleReadable(Socket& s) = 0;
+  virtual void onIdleTimeout(Socket& s) = 0;
+
+ protected:
+  ~IdleWatcher() = default;
+};
+
+class Socket {
+ public:
+  Socket() = default;
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() { close(); }
+  Socket(Socket&& o) noexcept;
+  Socket& operator=(Socket&& o) noexcept;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  int fd() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Adopts a non-blocking fd (closing the current one).
+  void reset(int fd);
+  // Wakes any waiter with EBADF, unregisters and closes. Safe to call twice.
+  void close();
+
+  // Park until the kernel reports the fd readable / writable (or the wait fails).
+  Status waitReadable();
+  Status waitWritable();
+
+  // Hands readiness to `w` while no fiber waits: the next readable edge calls
+  // w->onIdleReadable, or `timeout` (> 0) without one calls w->onIdleTimeout. Either
+  // disarms the watch. Costs no system call when the socket is already registered.
+  void watchIdle(IdleWatcher* w, Duration timeout);
+  void unwatchIdle();
+  bool watchedIdle() const { return idle_ != nullptr; }
+
+ protected:
+  void ensureRegistered();
+  void unregister();
+  static void onEvent(int fd, short what, void* arg);
+
+  int fd_ = -1;
+  Hub* hub_ = nullptr;  // set when registered
+  Fiber* reader_ = nullptr;
+  Fiber* writer_ = nullptr;
+  IdleWatcher* idle_ = nullptr;
+  bool registered_ = false;
+  bool idle_timer_ = false;
+  detail::EventStorage ev_;
+};
+
+// A connected TCP (or Unix) stream.
+class Stream : public Socket {
+ public:
+  using Socket::Socket;
+
+  // Connects a new stream; bounded by the caller's Timeout scopes.
+  static Result<Stream> connect(const SocketAddress& to);
+  // Connects this (closed) stream in place, for objects that must not move.
+  Status connectTo(const SocketAddress& to);
+
+  // Reads what is available, waiting for at least one byte; 0 means end of stream.
+  Result<size_t> readSome(void* buf, size_t len);
+  // One attempt, no waiting: EAGAIN comes back as an error.
+  Result<size_t> tryRead(void* buf, size_t len);
+  // Reads exactly len bytes; ENODATA when the stream ends first.
+  Status readExact(void* buf, size_t len);
+  // Writes all of it, waiting for buffer space as needed.
+  Status writeAll(const void* buf, size_t len);
+  // Writes every byte of the vector (which is consumed: entries are adjusted).
+  Status writev(iovec* iov, int count);
+  Status shutdownWrite();
+
+  Result<SocketAddress> peerAddress() const;
+  void setNoDelay(bool on);
+};
+
+struct ListenOptions {
+  bool reuse_port = true;  // one listening socket per hub on the same address
+  int backlog = 4096;
+};
+
+class Listener : public Socket {
+ public:
+  using Socket::Socket;
+  static Result<Listener> bind(const SocketAddress& at, const ListenOptions& options = {});
+
+  // Waits for a connection; the accepted fd is non-blocking and close-on-exec.
+  Result<Stream> accept(SocketAddress* peer = nullptr);
+  // The same without wrapping, for callers that embed the Stream elsewhere.
+  Result<int> acceptFd(SocketAddress* peer = nullptr);
+  Result<SocketAddress> localAddress() const;
+};
+
+}  // namespace greenlb::core

@@ -1,0 +1,326 @@
+#include "core/socket.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/forward.h"
+#include "core/hub.h"
+#include "core/timeout.h"
+#include "run_main.h"
+
+namespace greenlb::core {
+namespace {
+
+using testing::runMain;
+
+SocketAddress loopback(uint16_t port = 0) { return *SocketAddress::fromIp("127.0.0.1", port); }
+
+// Accepts on `l` and echoes every connection until the peer closes.
+void serveEcho(Listener& l) {
+  for (;;) {
+    Result<Stream> s = l.accept();
+    if (!s.ok()) return;
+    spawn([conn = std::move(*s)]() mutable {
+      char buf[4096];
+      for (;;) {
+        Result<size_t> n = conn.readSome(buf, sizeof buf);
+        if (!n.ok() || *n == 0) return;
+        if (!conn.writeAll(buf, *n).ok()) return;
+      }
+    });
+  }
+}
+
+TEST(SocketAddress, ParsesAndPrints) {
+  EXPECT_EQ(SocketAddress::fromIp("10.1.2.3", 80)->str(), "10.1.2.3:80");
+  EXPECT_EQ(SocketAddress::fromIp("::1", 8080)->str(), "[::1]:8080");
+  EXPECT_FALSE(SocketAddress::fromIp("example.com", 80).has_value());
+  EXPECT_FALSE(SocketAddress::fromIp("", 80).has_value());
+}
+
+TEST(Socket, EchoRoundTrip) {
+  runMain([] {
+    Result<Listener> l = Listener::bind(loopback());
+    ASSERT_TRUE(l.ok());
+    SocketAddress at = *l->localAddress();
+    auto server = spawn([&] { serveEcho(*l); });
+    Result<Stream> c = Stream::connect(at);
+    ASSERT_TRUE(c.ok()) << c.error().message();
+    ASSERT_TRUE(c->writeAll("hello", 5).ok());
+    char buf[5];
+    ASSERT_TRUE(c->readExact(buf, 5).ok());
+    EXPECT_EQ(std::string(buf, 5), "hello");
+    c->close();
+    server.kill();
+    (void)server.join();
+  });
+}
+
+TEST(Socket, WritevSendsEveryPiece) {
+  runMain([] {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    Stream a(sv[0]), b(sv[1]);
+    std::string big(1 << 20, 'x');  // larger than the socket buffer: needs waits
+    auto reader = spawn([&] {
+      std::string got(big.size() + 3, '\0');
+      return b.readExact(got.data(), got.size()).ok() ? got : std::string();
+    });
+    iovec iov[3] = {{const_cast<char*>("ab"), 2}, {big.data(), big.size()}, {const_cast<char*>("c"), 1}};
+    ASSERT_TRUE(a.writev(iov, 3).ok());
+    std::string got = *reader.join();
+    EXPECT_EQ(got, "ab" + big + "c");
+  });
+}
+
+TEST(Socket, ConnectRefused) {
+  runMain([] {
+    // Bind then close to find a port with no listener.
+    SocketAddress at;
+    {
+      Result<Listener> l = Listener::bind(loopback());
+      at = *l->localAddress();
+    }
+    Result<Stream> c = Stream::connect(at);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code, ECONNREFUSED);
+  });
+}
+
+TEST(Socket, ReadSeesEndOfStream) {
+  runMain([] {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    Stream a(sv[0]), b(sv[1]);
+    auto reader = spawn([&] {
+      char c;
+      return a.readSome(&c, 1);
+    });
+    yield();
+    b.close();
+    Result<size_t> r = *reader.join();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, 0u);
+  });
+}
+
+TEST(Socket, CloseWakesTheWaiterWithEbadf) {
+  runMain([] {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    Stream a(sv[0]), b(sv[1]);
+    auto reader = spawn([&] {
+      char c;
+      return a.readSome(&c, 1).error().code;
+    });
+    yield();
+    a.close();
+    EXPECT_EQ(*reader.join(), EBADF);
+  });
+}
+
+TEST(Socket, KillCancelsARead) {
+  runMain([] {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    Stream a(sv[0]), b(sv[1]);
+    auto reader = spawn([&] {
+      char c;
+      return a.readSome(&c, 1).error().code;
+    });
+    yield();
+    reader.kill();
+    EXPECT_EQ(*reader.join(), ECANCELED);
+    // The socket is still usable by another fiber afterwards.
+    ASSERT_TRUE(b.writeAll("z", 1).ok());
+    char c;
+    ASSERT_TRUE(a.readExact(&c, 1).ok());
+    EXPECT_EQ(c, 'z');
+  });
+}
+
+struct RecordingWatcher : IdleWatcher {
+  int readable = 0;
+  int timeouts = 0;
+  Event fired;
+  void onIdleReadable(Socket&) override {
+    ++readable;
+    fired.set();
+  }
+  void onIdleTimeout(Socket&) override {
+    ++timeouts;
+    fired.set();
+  }
+};
+
+TEST(Socket, IdleWatcherHearsReadabilityWithoutAFiber) {
+  runMain([] {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    Stream a(sv[0]), b(sv[1]);
+    RecordingWatcher w;
+    a.watchIdle(&w, 1h);
+    ASSERT_TRUE(b.writeAll("x", 1).ok());
+    ASSERT_TRUE(w.fired.wait().ok());
+    EXPECT_EQ(w.readable, 1);
+    EXPECT_EQ(w.timeouts, 0);
+    EXPECT_FALSE(a.watchedIdle());  // one shot
+  });
+}
+
+TEST(Socket, IdleWatcherTimesOut) {
+  runMain([] {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    Stream a(sv[0]), b(sv[1]);
+    RecordingWatcher w;
+    a.watchIdle(&w, 10ms);
+    ASSERT_TRUE(w.fired.wait().ok());
+    EXPECT_EQ(w.timeouts, 1);
+    EXPECT_EQ(w.readable, 0);
+    // Unwatched: later readiness and time pass unnoticed.
+    ASSERT_TRUE(b.writeAll("x", 1).ok());
+    EXPECT_TRUE(sleep(20ms).ok());
+    EXPECT_EQ(w.readable, 0);
+    EXPECT_EQ(w.timeouts, 1);
+  });
+}
+
+// A tunnel through `forward` between two TCP connections, in both directions.
+void checkForward(bool splice) {
+  runMain([splice] {
+    Result<Listener> l = Listener::bind(loopback());
+    SocketAddress at = *l->localAddress();
+    Result<Stream> left = Stream::connect(at);
+    Result<Stream> left_peer = l->accept();
+    Result<Stream> right = Stream::connect(at);
+    Result<Stream> right_peer = l->accept();
+    ASSERT_TRUE(left.ok() && left_peer.ok() && right.ok() && right_peer.ok());
+    char buf[1024];
+    ForwardOptions o;
+    o.use_splice = splice;
+    o.buffer = buf;
+    o.buffer_size = sizeof buf;
+    auto pump = spawn([&] { return forward(*left_peer, *right_peer, o); });
+    std::string payload(300000, 'p');
+    auto sender = spawn([&] {
+      (void)left->writeAll(payload.data(), payload.size());
+      (void)left->shutdownWrite();
+    });
+    std::string got(payload.size(), '\0');
+    ASSERT_TRUE(right->readExact(got.data(), got.size()).ok());
+    EXPECT_EQ(got, payload);
+    char c;
+    EXPECT_EQ(*right->readSome(&c, 1), 0u);  // forward shut down the write side at EOF
+    Result<uint64_t> moved = *pump.join();
+    ASSERT_TRUE(moved.ok());
+    EXPECT_EQ(*moved, payload.size());
+    (void)sender.join();
+  });
+}
+
+TEST(Forward, SpliceCopiesUntilEndOfStream) { checkForward(true); }
+TEST(Forward, CopyFallbackCopiesUntilEndOfStream) { checkForward(false); }
+
+TEST(Forward, IdleTimeoutEndsAQuietTunnel) {
+  runMain([] {
+    Result<Listener> l = Listener::bind(loopback());
+    SocketAddress at = *l->localAddress();
+    Result<Stream> a = Stream::connect(at);
+    Result<Stream> a_peer = l->accept();
+    Result<Stream> b = Stream::connect(at);
+    Result<Stream> b_peer = l->accept();
+    ForwardOptions o;
+    o.idle = 20ms;
+    Result<uint64_t> r = forward(*a_peer, *b_peer, o);
+    EXPECT_EQ(r.error().code, ETIMEDOUT);
+  });
+}
+
+#if defined(__SANITIZE_THREAD__)
+// ThreadSanitizer keeps megabytes of state per fiber: the same test, fewer fibers.
+constexpr int kClientsPerHub = 200;
+#else
+constexpr int kClientsPerHub = 2500;
+#endif
+
+// 5,000 client fibers and 5,000 server fibers echoing at once, spread over two hubs.
+TEST(Socket, TenThousandFibersEchoOnTwoHubs) {
+  constexpr int kRounds = 3;
+  std::atomic<int> echoes{0};
+  std::atomic<int> failures{0};
+  std::atomic<int> peak_live{0};
+  RuntimeOptions o;
+  o.hubs = 2;
+  Runtime rt(o);
+  rt.run([&] {
+    Result<Listener> first = Listener::bind(loopback());
+    ASSERT_TRUE(first.ok());
+    SocketAddress at = *first->localAddress();
+    // Each hub: a SO_REUSEPORT listener with an echo server, and its share of clients.
+    auto hubBody = [&, at](Listener* listener, Event* done) {
+      Hub& hub = currentHub();
+      auto server = spawn([listener] { serveEcho(*listener); });
+      int connected = 0;
+      Event all_connected;
+      std::vector<JoinHandle<void>> clients;
+      for (int i = 0; i < kClientsPerHub; ++i) {
+        clients.push_back(spawn([&, i] {
+          Result<Stream> c = Stream::connect(at);
+          if (!c.ok()) {
+            ++failures;
+            return;
+          }
+          if (++connected == kClientsPerHub) all_connected.set();
+          (void)all_connected.wait();
+          int live = static_cast<int>(hub.counters().fibers.load());
+          int seen = peak_live.load();
+          while (live > seen && !peak_live.compare_exchange_weak(seen, live)) {
+          }
+          char out[16], in[16];
+          for (int r = 0; r < kRounds; ++r) {
+            int n = std::snprintf(out, sizeof out, "%d/%d", i, r);
+            if (!c->writeAll(out, n).ok() || !c->readExact(in, n).ok() ||
+                std::memcmp(in, out, n) != 0) {
+              ++failures;
+              return;
+            }
+            ++echoes;
+          }
+        }));
+      }
+      for (auto& h : clients) (void)h.join();
+      server.kill();
+      (void)server.join();
+      done->set();
+    };
+    Event hub0_done;
+    std::atomic<bool> hub1_done{false};
+    rt.hub(1).post([&] {
+      rt.hub(1).spawnDetached("hub1-main", [&] {
+        Result<Listener> second = Listener::bind(at);
+        if (!second.ok()) {
+          ++failures;
+        } else {
+          Event done;
+          hubBody(&*second, &done);
+        }
+        hub1_done = true;
+      });
+    });
+    hubBody(&*first, &hub0_done);
+    while (!hub1_done) ASSERT_TRUE(sleep(5ms).ok());
+  });
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(echoes.load(), 2 * kClientsPerHub * kRounds);
+  // On at least one hub, its clients and the servers it accepted were alive together.
+  EXPECT_GE(peak_live.load(), kClientsPerHub + 1);
+}
+
+}  // namespace
+}  // namespace greenlb::core
