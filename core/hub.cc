@@ -30,6 +30,11 @@ void bump(std::atomic<uint64_t>& c, int64_t delta) {
 
 constexpr size_t roundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// Fibers that stay runnable (yield loops) get this many batches before the loop is polled
+// for I/O again: an epoll_wait per batch would cost more than the switches themselves,
+// while I/O still waits at most a few batches.
+constexpr unsigned kBatchesPerPoll = 16;
+
 // libevent allows 256 common-timeout queues per base; keep most for the proxy's timeouts.
 constexpr size_t kMaxCommonTimeouts = 128;
 
@@ -215,10 +220,17 @@ void Hub::run() {
   lag_expected_ = Clock::now() + kLagProbeInterval;
   timeval lag_tv = toTimeval(kLagProbeInterval);
   event_add(asEvent(lag_event_), &lag_tv);
+  unsigned batches_since_poll = 0;
   for (;;) {
     runReadyBatch();
     if (stop_requested_ && all_head_ == nullptr) break;
-    event_base_loop(base_, ready_head_ != nullptr ? EVLOOP_NONBLOCK : EVLOOP_ONCE);
+    if (ready_head_ == nullptr) {
+      event_base_loop(base_, EVLOOP_ONCE);  // nothing to run: block until an event
+      batches_since_poll = 0;
+    } else if (++batches_since_poll >= kBatchesPerPoll) {
+      event_base_loop(base_, EVLOOP_NONBLOCK);
+      batches_since_poll = 0;
+    }
   }
   event_del(asEvent(lag_event_));
   t_current = previous;

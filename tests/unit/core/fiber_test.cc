@@ -18,13 +18,13 @@ TEST(Fiber, RunsInSpawnOrderAndYieldsFairly) {
   runMain([&] {
     auto a = spawn([&] {
       for (int i = 0; i < 3; ++i) {
-        trace.push_back("a" + std::to_string(i));
+        trace.push_back(std::string("a").append(std::to_string(i)));
         yield();
       }
     });
     auto b = spawn([&] {
       for (int i = 0; i < 3; ++i) {
-        trace.push_back("b" + std::to_string(i));
+        trace.push_back(std::string("b").append(std::to_string(i)));
         yield();
       }
     });
@@ -136,7 +136,9 @@ TEST(Fiber, IntrospectionListsNamesAndStates) {
     yield();
     std::vector<std::string> seen;
     hub.forEachFiber([&](const Fiber& f) {
-      seen.push_back(std::string(f.name()) + ":" + toString(f.state()));
+      std::string entry = f.name();
+      entry.append(":").append(toString(f.state()));
+      seen.push_back(entry);
     });
     EXPECT_NE(std::find(seen.begin(), seen.end(), "sleeper:parked"), seen.end());
     EXPECT_NE(std::find(seen.begin(), seen.end(), "main:running"), seen.end());
