@@ -26,7 +26,7 @@ packages=(
   libevent-dev libboost-context-dev libssl-dev prometheus-cpp-dev libtomlplusplus-dev
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  python3 python3-pytest python3-h11 python3-websockets
+  python3 python3-pytest python3-h11 python3-websockets python3-yaml
   curl openssl prometheus nodejs npm unzip chromium
   nginx-light
 )
