@@ -19,7 +19,9 @@ int hexValue(char c) {
 }
 
 // qdtext of RFC 9110 section 5.6.4: HTAB, SP, VCHAR except '"' and '\', obs-text.
-bool isQdText(char c) { return c != '"' && c != '\\' && isFieldValueChar(c); }
+bool isQdText(char c) {
+  return c != '"' && c != '\\' && isFieldValueChar(c);
+}
 
 }  // namespace
 
@@ -47,6 +49,19 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
   return {i, data, state_ == State::done ? Status::done : Status::more};
 }
 
+bool ChunkedDecoder::endOfElement(char c, State after_ows) {
+  if (c == ';') {
+    state_ = State::ext_name_start;
+  } else if (isOws(c)) {
+    state_ = after_ows;
+  } else if (c == '\r') {
+    state_ = State::size_lf;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool ChunkedDecoder::step(char c) {
   if (state_ <= State::size_lf && ++line_bytes_ > kMaxChunkLineBytes) return false;
   if (state_ >= State::trailer_line_start && ++trailer_bytes_ > kMaxTrailerBytes) return false;
@@ -60,17 +75,7 @@ bool ChunkedDecoder::step(char c) {
         ++size_digits_;
         return true;
       }
-      if (size_digits_ == 0) return false;
-      if (c == ';') {
-        state_ = State::ext_name_start;
-      } else if (isOws(c)) {
-        state_ = State::size_bws;
-      } else if (c == '\r') {
-        state_ = State::size_lf;
-      } else {
-        return false;
-      }
-      return true;
+      return size_digits_ > 0 && endOfElement(c, State::size_bws);
     }
     case State::size_bws:
       // RFC 9112 allows whitespace after the size only as the BWS before an extension.
@@ -88,16 +93,9 @@ bool ChunkedDecoder::step(char c) {
       if (isTokenChar(c)) return true;
       if (c == '=') {
         state_ = State::ext_value_start;
-      } else if (c == ';') {
-        state_ = State::ext_name_start;
-      } else if (isOws(c)) {
-        state_ = State::ext_after_name;
-      } else if (c == '\r') {
-        state_ = State::size_lf;
-      } else {
-        return false;
+        return true;
       }
-      return true;
+      return endOfElement(c, State::ext_after_name);
     case State::ext_after_name:
       if (isOws(c)) return true;
       if (c == '=') {
@@ -120,16 +118,7 @@ bool ChunkedDecoder::step(char c) {
       return true;
     case State::ext_token:
       if (isTokenChar(c)) return true;
-      if (c == ';') {
-        state_ = State::ext_name_start;
-      } else if (isOws(c)) {
-        state_ = State::ext_after_value;
-      } else if (c == '\r') {
-        state_ = State::size_lf;
-      } else {
-        return false;
-      }
-      return true;
+      return endOfElement(c, State::ext_after_value);
     case State::ext_after_value:
       if (isOws(c)) return true;
       if (c != ';') return false;
@@ -150,16 +139,7 @@ bool ChunkedDecoder::step(char c) {
       state_ = State::ext_quoted;
       return true;
     case State::ext_after_quoted:
-      if (c == ';') {
-        state_ = State::ext_name_start;
-      } else if (isOws(c)) {
-        state_ = State::ext_after_value;
-      } else if (c == '\r') {
-        state_ = State::size_lf;
-      } else {
-        return false;
-      }
-      return true;
+      return endOfElement(c, State::ext_after_value);
     case State::size_lf:
       if (c != '\n') return false;
       line_bytes_ = 0;

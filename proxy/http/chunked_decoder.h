@@ -46,9 +46,9 @@ class ChunkedDecoder {
 
  private:
   enum class State : uint8_t {
-    size,             // chunk-size hex digits
-    size_bws,         // whitespace after the size: only before ';'
-    ext_name_start,   // after ';' (BWS allowed)
+    size,            // chunk-size hex digits
+    size_bws,        // whitespace after the size: only before ';'
+    ext_name_start,  // after ';' (BWS allowed)
     ext_name,
     ext_after_name,   // BWS after a name: '=' or ';' must follow
     ext_value_start,  // after '=' (BWS allowed)
@@ -72,6 +72,9 @@ class ChunkedDecoder {
 
   // Advances over one framing byte; false on a syntax error.
   bool step(char c);
+  // After the size or an extension element: ';' starts an extension, OWS moves to
+  // after_ows (BWS), CR ends the line; anything else is an error.
+  bool endOfElement(char c, State after_ows);
 
   State state_ = State::size;
   uint64_t chunk_size_ = 0;  // size of the chunk being read, then what is left of its data

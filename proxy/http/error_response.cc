@@ -53,8 +53,8 @@ std::string_view reasonPhrase(int status) {
   }
 }
 
-size_t writeErrorResponse(int status, std::string_view request_id, bool close,
-                          std::span<char> out, bool head_request) {
+size_t writeErrorResponse(int status, std::string_view request_id, bool close, std::span<char> out,
+                          bool head_request) {
   if (status < 100 || status > 999) return 0;
   std::string_view reason = reasonPhrase(status);
   if (reason.empty()) reason = "Error";

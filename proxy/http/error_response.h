@@ -15,8 +15,8 @@ std::string_view reasonPhrase(int status);
 // X-Request-Id (when not empty), "Connection: close" when close, and the body "<reason>\n".
 // head_request: answer to a HEAD, so the body is left out (Content-Length still says
 // what a GET would get). Returns the bytes written, 0 when out is too small.
-size_t writeErrorResponse(int status, std::string_view request_id, bool close,
-                          std::span<char> out, bool head_request = false);
+size_t writeErrorResponse(int status, std::string_view request_id, bool close, std::span<char> out,
+                          bool head_request = false);
 
 // "HTTP/1.1 100 Continue" CRLF CRLF. Returns the bytes written, 0 when out is too small.
 size_t writeContinueResponse(std::span<char> out);

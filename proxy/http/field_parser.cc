@@ -99,8 +99,8 @@ bool summarize(const Header& h, FieldSummary& s) {
 
 ParseError parseVersion(const char* p, Version& version) {
   // HTTP-name is case-sensitive; exactly one digit each side of the dot.
-  if (p[0] != 'H' || p[1] != 'T' || p[2] != 'T' || p[3] != 'P' || p[4] != '/' ||
-      !isDigit(p[5]) || p[6] != '.' || !isDigit(p[7]))
+  if (p[0] != 'H' || p[1] != 'T' || p[2] != 'T' || p[3] != 'P' || p[4] != '/' || !isDigit(p[5]) ||
+      p[6] != '.' || !isDigit(p[7]))
     return ParseError::bad_request;
   if (p[5] != '1') return ParseError::bad_version;
   if (p[7] == '1') {

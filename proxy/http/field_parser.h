@@ -16,9 +16,9 @@ struct FieldSummary {
   uint32_t content_length_count = 0;  // Content-Length header lines
   uint64_t content_length = 0;        // their (identical) value
   uint32_t transfer_encoding_count = 0;
-  uint32_t chunked_count = 0;        // "chunked" elements over all Transfer-Encoding lines
-  uint32_t other_coding_count = 0;   // any other coding
-  bool chunked_last = false;         // the final coding is chunked
+  uint32_t chunked_count = 0;       // "chunked" elements over all Transfer-Encoding lines
+  uint32_t other_coding_count = 0;  // any other coding
+  bool chunked_last = false;        // the final coding is chunked
   bool connection_close = false;
   bool connection_keep_alive = false;
   bool connection_upgrade = false;

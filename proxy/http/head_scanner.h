@@ -21,20 +21,22 @@ class HeadScanner {
 
   // buf must start where the previous call's buf started, with the same bytes.
   // done: the head is buf[0, end()), its start line begins at start().
-  // error: a bare LF (bad_request) or no end within max_head_bytes (header_too_large).
+  // error: a bare LF (bad_request) or no end within max_head_bytes (header_too_large),
+  // or an error the owner reported with fail(); it stays until reset().
   ParseStatus scan(std::string_view buf);
 
-  ParseError error() const { return error_; }
-  size_t start() const { return start_; }
-  size_t end() const { return end_; }
-
- private:
+  // Records an error found by the owner (in the head's syntax); returns error.
   ParseStatus fail(ParseError e) {
     error_ = e;
     status_ = ParseStatus::error;
     return status_;
   }
 
+  ParseError error() const { return error_; }
+  size_t start() const { return start_; }
+  size_t end() const { return end_; }
+
+ private:
   size_t max_;
   bool allow_leading_crlf_;
   ParseStatus status_ = ParseStatus::need_more;
@@ -44,5 +46,15 @@ class HeadScanner {
   size_t start_ = 0;       // first byte of the start line
   size_t end_ = 0;
 };
+
+// The parsers' driver: scan for the end of the head, then parse it whole with
+// parse_head(std::string_view head) -> ParseError, recording its error in the scanner.
+template <class ParseHead>
+ParseStatus scanAndParse(HeadScanner& scanner, std::string_view buf, ParseHead&& parse_head) {
+  const ParseStatus status = scanner.scan(buf);
+  if (status != ParseStatus::done) return status;
+  const ParseError e = parse_head(buf.substr(0, scanner.end()));
+  return e == ParseError::none ? ParseStatus::done : scanner.fail(e);
+}
 
 }  // namespace greenlb::proxy::http

@@ -11,8 +11,7 @@ namespace {
 void markConnectionListed(std::span<const Header> headers, bool (&listed)[kMaxHeaders]) {
   for (size_t i = 0; i < headers.size(); ++i) listed[i] = false;
   for (const Header& connection : headers) {
-    if (connection.name.size() != 10 || !equalsIgnoreCase(connection.name, "connection"))
-      continue;
+    if (connection.name.size() != 10 || !equalsIgnoreCase(connection.name, "connection")) continue;
     CommaSplitter tokens(connection.value);
     for (std::string_view token; tokens.next(token);) {
       if (token.empty()) continue;
@@ -89,8 +88,7 @@ void copyHeaders(BufferWriter& w, std::span<const Header> headers, const CopyRul
   if (!framing_written) putFraming(w, rules.framing, rules.content_length);
 }
 
-void putForwardedFor(BufferWriter& w, std::span<const Header> headers,
-                     std::string_view client_ip) {
+void putForwardedFor(BufferWriter& w, std::span<const Header> headers, std::string_view client_ip) {
   bool any = false;
   for (const Header& h : headers) {
     if (h.value.empty() || headerId(h.name) != HeaderId::x_forwarded_for) continue;
@@ -121,7 +119,9 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
               CopyRules{.framing = head.body,
                         .content_length = head.content_length,
                         .keep_upgrade = info.upgrade,
-                        .drop_expect = info.drop_expect,
+                        // HTTP/1.0 expectations are to be ignored (RFC 9110 10.1.1); sent
+                        // upstream as 1.1 they would come alive.
+                        .drop_expect = info.drop_expect || head.version == Version::http10,
                         .drop_host = absolute,
                         .drop_forwarded = true});
   if (info.upgrade) w.put("Connection: upgrade\r\n");

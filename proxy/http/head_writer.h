@@ -22,9 +22,9 @@ struct ForwardInfo {
 // The request head to send upstream: the original method and target, always HTTP/1.1
 // (keep-alive, so no Connection header unless upgrading). Copies end-to-end headers in
 // order; drops Connection and the headers it lists, Keep-Alive, Proxy-Connection, TE,
-// Trailer, Upgrade (unless upgrading) and Expect (when asked); writes the framing as one
-// normalised Content-Length or "Transfer-Encoding: chunked" line where the first framing
-// header was; for an absolute-form target, Host becomes its authority (RFC 9112 3.2.2);
+// Trailer, Upgrade (unless upgrading) and Expect (when asked, and always for HTTP/1.0); writes the
+// framing as one normalised Content-Length or "Transfer-Encoding: chunked" line where the first
+// framing header was; for an absolute-form target, Host becomes its authority (RFC 9112 3.2.2);
 // then appends X-Forwarded-For (received values joined with ", ", then client_ip),
 // X-Forwarded-Proto, X-Forwarded-Host (= head.host) and X-Request-Id, replacing
 // received ones. Connection tokens cannot remove Host, Content-Length or
@@ -33,8 +33,8 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
                                 std::span<char> out);
 
 struct ResponseInfo {
-  std::string_view request_id;   // X-Request-Id returned (replaces the upstream's)
-  bool keep_alive = true;        // the proxy's decision for the client connection
+  std::string_view request_id;  // X-Request-Id returned (replaces the upstream's)
+  bool keep_alive = true;       // the proxy's decision for the client connection
   bool client_is_http10 = false;
   // HTTP/1.0 client and chunked response: no Transfer-Encoding, the body is sent
   // de-chunked and close-delimited (implies Connection: close).

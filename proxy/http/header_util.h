@@ -40,15 +40,25 @@ inline constexpr std::array<char, 256> kLowerTable = [] {
 }  // namespace detail
 
 // tchar of RFC 9110: the characters of methods, header names and coding names.
-inline bool isTokenChar(char c) { return detail::kTokenTable[static_cast<unsigned char>(c)]; }
+inline bool isTokenChar(char c) {
+  return detail::kTokenTable[static_cast<unsigned char>(c)];
+}
 // A byte allowed inside a header value (also in reason phrases and trailer values).
 inline bool isFieldValueChar(char c) {
   return detail::kFieldValueTable[static_cast<unsigned char>(c)];
 }
-inline bool isTargetChar(char c) { return detail::kTargetTable[static_cast<unsigned char>(c)]; }
-inline bool isOws(char c) { return c == ' ' || c == '\t'; }
-inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
-inline char toLowerAscii(char c) { return detail::kLowerTable[static_cast<unsigned char>(c)]; }
+inline bool isTargetChar(char c) {
+  return detail::kTargetTable[static_cast<unsigned char>(c)];
+}
+inline bool isOws(char c) {
+  return c == ' ' || c == '\t';
+}
+inline bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+inline char toLowerAscii(char c) {
+  return detail::kLowerTable[static_cast<unsigned char>(c)];
+}
 
 // A non-empty run of tchar.
 inline bool isToken(std::string_view s) {

@@ -44,8 +44,7 @@ const Header* findHeader(std::span<const Header> headers, std::string_view name)
 
 bool isIdempotentMethod(std::string_view m) {
   // Methods are case-sensitive (RFC 9110 section 9.1).
-  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" ||
-         m == "TRACE";
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
 
 }  // namespace greenlb::proxy::http

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <thread>
 
 namespace greenlb::proxy::http {
@@ -24,8 +24,7 @@ struct IdGenerator {
     if (n != static_cast<ssize_t>(sizeof s)) {
       // No entropy source (ancient kernel, seccomp): ids only need to be unique, so a
       // mix of time, thread and address still serves.
-      s = static_cast<uint64_t>(
-              std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      s = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
           std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
           reinterpret_cast<uintptr_t>(this);
     }

@@ -59,22 +59,12 @@ ParseError classifyTarget(std::string_view method, std::string_view target, Targ
 }  // namespace
 
 ParseStatus RequestParser::parse(std::string_view buf, RequestHead& out) {
-  if (error_ != ParseError::none) return ParseStatus::error;
   // Refuse non-HTTP bytes (a TLS ClientHello, binary garbage) at once instead of waiting
   // for a line end that may never come: a request starts with a method or the CRLF that
   // may precede it.
-  if (!buf.empty() && !isTokenChar(buf[0]) && buf[0] != '\r') return fail(ParseError::bad_request);
-  switch (scanner_.scan(buf)) {
-    case ParseStatus::need_more:
-      return ParseStatus::need_more;
-    case ParseStatus::error:
-      return fail(scanner_.error());
-    case ParseStatus::done:
-      break;
-  }
-  const ParseError e = parseHead(buf.substr(0, scanner_.end()), out);
-  if (e != ParseError::none) return fail(e);
-  return ParseStatus::done;
+  if (!buf.empty() && !isTokenChar(buf[0]) && buf[0] != '\r')
+    return scanner_.fail(ParseError::bad_request);
+  return scanAndParse(scanner_, buf, [&](std::string_view head) { return parseHead(head, out); });
 }
 
 ParseError RequestParser::parseHead(std::string_view head, RequestHead& out) const {
@@ -108,8 +98,7 @@ ParseError RequestParser::parseHead(std::string_view head, RequestHead& out) con
     return e;
 
   FieldSummary s;
-  if (ParseError e = parseFields(p, end, out.headers, out.header_count, s);
-      e != ParseError::none)
+  if (ParseError e = parseFields(p, end, out.headers, out.header_count, s); e != ParseError::none)
     return e;
 
   // Exactly one valid Host; HTTP/1.1 requires it (RFC 9112 section 3.2).

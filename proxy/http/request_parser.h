@@ -27,27 +27,19 @@ class RequestParser {
   // error() says which response to send; the connection is then to be closed.
   ParseStatus parse(std::string_view buf, RequestHead& out);
 
-  ParseError error() const { return error_; }
+  ParseError error() const { return scanner_.error(); }
 
   // Ready for the next request (keeping or replacing the head size limit).
-  void reset() {
-    scanner_.reset();
-    error_ = ParseError::none;
-  }
+  void reset() { scanner_.reset(); }
   void reset(size_t max_head_bytes) {
     scanner_.setMaxHeadBytes(max_head_bytes);
-    reset();
+    scanner_.reset();
   }
 
  private:
-  ParseStatus fail(ParseError e) {
-    error_ = e;
-    return ParseStatus::error;
-  }
   ParseError parseHead(std::string_view head, RequestHead& out) const;
 
   HeadScanner scanner_;
-  ParseError error_ = ParseError::none;
 };
 
 }  // namespace greenlb::proxy::http

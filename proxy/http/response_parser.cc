@@ -6,20 +6,9 @@
 namespace greenlb::proxy::http {
 
 ParseStatus ResponseParser::parse(std::string_view buf, ResponseHead& out) {
-  if (error_ != ParseError::none) return ParseStatus::error;
   // Fail fast on a peer that does not speak HTTP/1.x at all.
-  if (!buf.empty() && buf[0] != 'H') return fail(ParseError::bad_request);
-  switch (scanner_.scan(buf)) {
-    case ParseStatus::need_more:
-      return ParseStatus::need_more;
-    case ParseStatus::error:
-      return fail(scanner_.error());
-    case ParseStatus::done:
-      break;
-  }
-  const ParseError e = parseHead(buf.substr(0, scanner_.end()), out);
-  if (e != ParseError::none) return fail(e);
-  return ParseStatus::done;
+  if (!buf.empty() && buf[0] != 'H') return scanner_.fail(ParseError::bad_request);
+  return scanAndParse(scanner_, buf, [&](std::string_view head) { return parseHead(head, out); });
 }
 
 ParseError ResponseParser::parseHead(std::string_view head, ResponseHead& out) const {
@@ -46,8 +35,7 @@ ParseError ResponseParser::parseHead(std::string_view head, ResponseHead& out) c
   p += 2;
 
   FieldSummary s;
-  if (ParseError e = parseFields(p, end, out.headers, out.header_count, s);
-      e != ParseError::none)
+  if (ParseError e = parseFields(p, end, out.headers, out.header_count, s); e != ParseError::none)
     return e;
   BodyKind framing = BodyKind::none;
   if (ParseError e = resolveFraming(s, out.version, framing); e != ParseError::none) return e;
@@ -55,8 +43,7 @@ ParseError ResponseParser::parseHead(std::string_view head, ResponseHead& out) c
   out.content_length = framing == BodyKind::content_length ? s.content_length : 0;
 
   // RFC 9112 section 6.3: these never have a body whatever the headers say.
-  const bool bodiless =
-      head_request_ || out.status < 200 || out.status == 204 || out.status == 304;
+  const bool bodiless = head_request_ || out.status < 200 || out.status == 204 || out.status == 304;
   if (bodiless)
     out.body = BodyKind::none;
   else if (framing == BodyKind::none)

@@ -21,11 +21,10 @@ class ResponseParser {
   // As RequestParser::parse. Every error means "the upstream broke the response".
   ParseStatus parse(std::string_view buf, ResponseHead& out);
 
-  ParseError error() const { return error_; }
+  ParseError error() const { return scanner_.error(); }
 
   void reset(bool head_request = false) {
     scanner_.reset();
-    error_ = ParseError::none;
     head_request_ = head_request;
   }
   void reset(size_t max_head_bytes, bool head_request) {
@@ -34,15 +33,10 @@ class ResponseParser {
   }
 
  private:
-  ParseStatus fail(ParseError e) {
-    error_ = e;
-    return ParseStatus::error;
-  }
   ParseError parseHead(std::string_view head, ResponseHead& out) const;
 
   HeadScanner scanner_;
   bool head_request_;
-  ParseError error_ = ParseError::none;
 };
 
 }  // namespace greenlb::proxy::http

@@ -31,8 +31,12 @@ void* operator new(size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace greenlb::proxy::http {
 namespace {
@@ -65,9 +69,9 @@ class AllocationCounter {
   explicit AllocationCounter(benchmark::State& state)
       : state_(state), start_(g_allocations.load()) {}
   ~AllocationCounter() {
-    state_.counters["allocs_per_iter"] = benchmark::Counter(
-        static_cast<double>(g_allocations.load() - start_) /
-        static_cast<double>(state_.iterations() == 0 ? 1 : state_.iterations()));
+    state_.counters["allocs_per_iter"] =
+        benchmark::Counter(static_cast<double>(g_allocations.load() - start_) /
+                           static_cast<double>(state_.iterations() == 0 ? 1 : state_.iterations()));
   }
 
  private:

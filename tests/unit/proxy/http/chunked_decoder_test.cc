@@ -48,7 +48,9 @@ Decoded decode(std::string_view in, const std::vector<size_t>& cuts = {}) {
   return out;
 }
 
-Status statusOf(std::string_view in) { return decode(in).status; }
+Status statusOf(std::string_view in) {
+  return decode(in).status;
+}
 
 TEST(ChunkedDecoder, SingleChunk) {
   const std::string in = "5\r\nhello\r\n0\r\n\r\n";
@@ -131,11 +133,11 @@ TEST(ChunkedDecoder, OverflowingChunkSizeIsAnError) {
 }
 
 TEST(ChunkedDecoder, InvalidChunkSizes) {
-  for (std::string in : {"\r\n"s, "-5\r\nhello\r\n0\r\n\r\n"s, "+5\r\nhello\r\n0\r\n\r\n"s,
-                         "0x5\r\nhello\r\n0\r\n\r\n"s, " 5\r\nhello\r\n0\r\n\r\n"s,
-                         "5 \r\nhello\r\n0\r\n\r\n"s, "5\t\r\nhello\r\n0\r\n\r\n"s,
-                         "g\r\n"s, "5g\r\nhello\r\n0\r\n\r\n"s, "5 5\r\n"s, "\t5\r\n"s,
-                         "5\0\r\n"s, ";a\r\n"s}) {
+  for (std::string in :
+       {"\r\n"s, "-5\r\nhello\r\n0\r\n\r\n"s, "+5\r\nhello\r\n0\r\n\r\n"s,
+        "0x5\r\nhello\r\n0\r\n\r\n"s, " 5\r\nhello\r\n0\r\n\r\n"s, "5 \r\nhello\r\n0\r\n\r\n"s,
+        "5\t\r\nhello\r\n0\r\n\r\n"s, "g\r\n"s, "5g\r\nhello\r\n0\r\n\r\n"s, "5 5\r\n"s, "\t5\r\n"s,
+        "5\0\r\n"s, ";a\r\n"s}) {
     SCOPED_TRACE(in);
     EXPECT_EQ(statusOf(in), Status::error);
   }
@@ -163,12 +165,11 @@ TEST(ChunkedDecoder, BareCrAfterDataIsAnError) {
 }
 
 TEST(ChunkedDecoder, ValidExtensions) {
-  for (std::string in : {"5;a\r\nhello\r\n0\r\n\r\n"s, "5;a=b\r\nhello\r\n0\r\n\r\n"s,
-                         "5;a=\"quoted value\"\r\nhello\r\n0\r\n\r\n"s,
-                         "5;a=\"esc\\\"aped\"\r\nhello\r\n0\r\n\r\n"s,
-                         "5 ;a\r\nhello\r\n0\r\n\r\n"s, "5\t; a = b ; c\r\nhello\r\n0\r\n\r\n"s,
-                         "5;a;b=c;d=\"\"\r\nhello\r\n0\r\n\r\n"s,
-                         "5;a=\"x\" ;b\r\nhello\r\n0;last\r\n\r\n"s}) {
+  for (std::string in :
+       {"5;a\r\nhello\r\n0\r\n\r\n"s, "5;a=b\r\nhello\r\n0\r\n\r\n"s,
+        "5;a=\"quoted value\"\r\nhello\r\n0\r\n\r\n"s, "5;a=\"esc\\\"aped\"\r\nhello\r\n0\r\n\r\n"s,
+        "5 ;a\r\nhello\r\n0\r\n\r\n"s, "5\t; a = b ; c\r\nhello\r\n0\r\n\r\n"s,
+        "5;a;b=c;d=\"\"\r\nhello\r\n0\r\n\r\n"s, "5;a=\"x\" ;b\r\nhello\r\n0;last\r\n\r\n"s}) {
     SCOPED_TRACE(in);
     auto r = decode(in);
     EXPECT_EQ(r.status, Status::done);
@@ -177,10 +178,10 @@ TEST(ChunkedDecoder, ValidExtensions) {
 }
 
 TEST(ChunkedDecoder, InvalidExtensions) {
-  for (std::string in : {"5;\r\n"s, "5;=b\r\n"s, "5;a=\r\n"s, "5;a=\"open\r\n"s, "5;a b\r\n"s,
-                         "5;a=b c\r\n"s, "5;a \r\n"s, "5;a=b \r\n"s, "5;a=\"x\"y\r\n"s,
-                         "5;a=(b)\r\n"s, "5;a=\"\x01\"\r\n"s, "5;a\x7f\r\n"s, "5;a=\"x\\\r\n"s,
-                         "5;a\n"s, "5,a\r\n"s}) {
+  for (std::string in :
+       {"5;\r\n"s, "5;=b\r\n"s, "5;a=\r\n"s, "5;a=\"open\r\n"s, "5;a b\r\n"s, "5;a=b c\r\n"s,
+        "5;a \r\n"s, "5;a=b \r\n"s, "5;a=\"x\"y\r\n"s, "5;a=(b)\r\n"s, "5;a=\"\x01\"\r\n"s,
+        "5;a\x7f\r\n"s, "5;a=\"x\\\r\n"s, "5;a\n"s, "5,a\r\n"s}) {
     SCOPED_TRACE(in);
     EXPECT_EQ(statusOf(in), Status::error);
   }
@@ -202,10 +203,10 @@ TEST(ChunkedDecoder, Trailers) {
 }
 
 TEST(ChunkedDecoder, InvalidTrailers) {
-  for (std::string in : {"0\r\nX : v\r\n\r\n"s, "0\r\n v\r\n\r\n"s, "0\r\nX: v\n\r\n"s,
-                         "0\r\n\n"s, "0\r\nX: v\r\n\n"s, "0\r\n: v\r\n\r\n"s,
-                         "0\r\nX v\r\n\r\n"s, "0\r\nX: a\0b\r\n\r\n"s, "0\r\nX: a\rb\r\n\r\n"s,
-                         "0\r\nX\r\n\r\n"s, "0\r\n\rX"s}) {
+  for (std::string in :
+       {"0\r\nX : v\r\n\r\n"s, "0\r\n v\r\n\r\n"s, "0\r\nX: v\n\r\n"s, "0\r\n\n"s,
+        "0\r\nX: v\r\n\n"s, "0\r\n: v\r\n\r\n"s, "0\r\nX v\r\n\r\n"s, "0\r\nX: a\0b\r\n\r\n"s,
+        "0\r\nX: a\rb\r\n\r\n"s, "0\r\nX\r\n\r\n"s, "0\r\n\rX"s}) {
     SCOPED_TRACE(in);
     EXPECT_EQ(statusOf(in), Status::error);
   }

@@ -133,7 +133,8 @@ TEST(WriteUpstreamRequestHead, ChunkedIsKeptAndNormalised) {
 }
 
 TEST(WriteUpstreamRequestHead, ExpectIsKeptOrDropped) {
-  const char* in = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
+  const char* in =
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n";
   ForwardInfo info = defaultForward();
   info.client_ip = "";
   info.proto = "";
@@ -144,6 +145,12 @@ TEST(WriteUpstreamRequestHead, ExpectIsKeptOrDropped) {
   info.drop_expect = true;
   EXPECT_EQ(upstream(in, info),
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nX-Forwarded-Host: a\r\n\r\n");
+}
+
+TEST(WriteUpstreamRequestHead, Http10ExpectIsDropped) {
+  ForwardInfo info;
+  EXPECT_EQ(upstream("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", info),
+            "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n");
 }
 
 TEST(WriteUpstreamRequestHead, WebSocketUpgrade) {
@@ -238,8 +245,8 @@ TEST(WriteClientResponseHead, KeepAliveForHttp10Client) {
 }
 
 TEST(WriteClientResponseHead, DechunkForHttp10Client) {
-  ResponseInfo info{.request_id = "r", .keep_alive = true, .client_is_http10 = true,
-                    .dechunk = true};
+  ResponseInfo info{
+      .request_id = "r", .keep_alive = true, .client_is_http10 = true, .dechunk = true};
   EXPECT_EQ(client("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n"
                    "Content-Type: a/b\r\n\r\n",
                    info),

@@ -9,65 +9,47 @@
 
 namespace greenlb::proxy::http::testing {
 
-struct RequestResult {
-  ParseStatus status;
-  ParseError error;
-  std::unique_ptr<RequestHead> head = std::make_unique<RequestHead>();
+template <class Head>
+struct Result {
+  ParseStatus status = ParseStatus::need_more;
+  ParseError error = ParseError::none;
+  std::unique_ptr<Head> head = std::make_unique<Head>();  // heads are large for the stack
 };
+using RequestResult = Result<RequestHead>;
+using ResponseResult = Result<ResponseHead>;
+
+// Parses in at once, or fed as in[0, 1), in[0, 2), ... until the parser stops asking for
+// more when byte_by_byte.
+template <class Head, class Parser>
+Result<Head> parseWith(Parser parser, std::string_view in, bool byte_by_byte) {
+  Result<Head> r;
+  for (size_t n = byte_by_byte ? 0 : in.size(); n <= in.size(); ++n) {
+    r.status = parser.parse(in.substr(0, n), *r.head);
+    if (r.status != ParseStatus::need_more) break;
+  }
+  r.error = parser.error();
+  return r;
+}
 
 inline RequestResult parseRequest(std::string_view in,
                                   size_t max_head_bytes = kDefaultMaxHeadBytes) {
-  RequestResult r;
-  RequestParser parser(max_head_bytes);
-  r.status = parser.parse(in, *r.head);
-  r.error = parser.error();
-  return r;
+  return parseWith<RequestHead>(RequestParser(max_head_bytes), in, false);
 }
-
-// Feeds in[0, 1), in[0, 2), ... until the parser stops asking for more.
-inline RequestResult parseRequestByteByByte(std::string_view in,
-                                            size_t max_head_bytes = kDefaultMaxHeadBytes) {
-  RequestResult r;
-  RequestParser parser(max_head_bytes);
-  r.status = ParseStatus::need_more;
-  for (size_t n = 0; n <= in.size() && r.status == ParseStatus::need_more; ++n)
-    r.status = parser.parse(in.substr(0, n), *r.head);
-  r.error = parser.error();
-  return r;
+inline RequestResult parseRequestByteByByte(std::string_view in) {
+  return parseWith<RequestHead>(RequestParser(), in, true);
 }
-
 inline ParseError requestError(std::string_view in) {
-  RequestResult r = parseRequest(in);
-  return r.status == ParseStatus::error ? r.error : ParseError::none;
+  return parseRequest(in).error;
 }
-
-struct ResponseResult {
-  ParseStatus status;
-  ParseError error;
-  std::unique_ptr<ResponseHead> head = std::make_unique<ResponseHead>();
-};
 
 inline ResponseResult parseResponse(std::string_view in, bool head_request = false) {
-  ResponseResult r;
-  ResponseParser parser(kDefaultMaxHeadBytes, head_request);
-  r.status = parser.parse(in, *r.head);
-  r.error = parser.error();
-  return r;
+  return parseWith<ResponseHead>(ResponseParser(kDefaultMaxHeadBytes, head_request), in, false);
 }
-
 inline ResponseResult parseResponseByteByByte(std::string_view in) {
-  ResponseResult r;
-  ResponseParser parser;
-  r.status = ParseStatus::need_more;
-  for (size_t n = 0; n <= in.size() && r.status == ParseStatus::need_more; ++n)
-    r.status = parser.parse(in.substr(0, n), *r.head);
-  r.error = parser.error();
-  return r;
+  return parseWith<ResponseHead>(ResponseParser(), in, true);
 }
-
 inline ParseError responseError(std::string_view in) {
-  ResponseResult r = parseResponse(in);
-  return r.status == ParseStatus::error ? r.error : ParseError::none;
+  return parseResponse(in).error;
 }
 
 }  // namespace greenlb::proxy::http::testing

@@ -449,7 +449,9 @@ TEST(RequestParser, ControlCharactersInValueAreRejected) {
   EXPECT_EQ(requestError(get("X-A: b\x01\r\n")), k400);
   EXPECT_EQ(requestError(get("X-A: \x1b[31m\r\n")), k400);
   EXPECT_EQ(requestError(get("X-A: b\x7f\r\n")), k400);
-  EXPECT_EQ(requestError(get("X-A: \x0b" "b\r\n")), k400);
+  EXPECT_EQ(requestError(get("X-A: \x0b"
+                             "b\r\n")),
+            k400);
 }
 
 // --- Host ---------------------------------------------------------------------------------
@@ -534,10 +536,8 @@ TEST(RequestParser, DuplicateChunkedTeHeadersAreRejected) {
 }
 
 TEST(RequestParser, DuplicateTeHeadersCombineInOrder) {
-  EXPECT_EQ(requestError(post("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n")),
-            k400);
-  EXPECT_EQ(requestError(post("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n")),
-            k501);
+  EXPECT_EQ(requestError(post("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n")), k400);
+  EXPECT_EQ(requestError(post("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n")), k501);
 }
 
 TEST(RequestParser, EmptyTeIsRejected) {
@@ -559,7 +559,9 @@ TEST(RequestParser, QuotedTeIsRejected) {
 }
 
 TEST(RequestParser, TeWithControlCharacterIsRejected) {
-  EXPECT_EQ(requestError(post("Transfer-Encoding: \x0b" "chunked\r\n")), k400);
+  EXPECT_EQ(requestError(post("Transfer-Encoding: \x0b"
+                              "chunked\r\n")),
+            k400);
   EXPECT_EQ(requestError(post("Transfer-Encoding: chunked\x00\r\n"s)), k400);
 }
 

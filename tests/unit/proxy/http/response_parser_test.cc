@@ -231,8 +231,9 @@ TEST(ResponseParser, ByteByByteEqualsAllAtOnce) {
 }
 
 TEST(ResponseParser, ByteByByteGivesTheSameError) {
-  for (const char* in : {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                         "HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n", "HTTP/3.0 200 OK\r\n\r\n"}) {
+  for (const char* in :
+       {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n", "HTTP/3.0 200 OK\r\n\r\n"}) {
     SCOPED_TRACE(in);
     auto whole = parseResponse(in);
     auto split = parseResponseByteByByte(in);
