@@ -365,6 +365,37 @@ def check_spread_and_pdb(docs):
     assert rolling["maxUnavailable"] in (0, "0%"), "rollout may drop capacity"
 
 
+def check_selectors_exclusive(docs):
+    """Every selector (Deployment, Services, PDB, PodMonitor, NetworkPolicy) selects the
+    greenlb pods and no other pod the chart makes (helm test, the reload Job)."""
+    pods = {}  # description -> labels
+    for d in docs:
+        if d["kind"] == "Pod":
+            pods[f"Pod/{d['metadata']['name']}"] = d["metadata"].get("labels", {})
+        elif d["kind"] in ("Deployment", "Job"):
+            pods[f"{d['kind']}/{d['metadata']['name']}"] = \
+                d["spec"]["template"]["metadata"].get("labels", {})
+    dep, _, _, _ = workload_facts(docs)
+    mine = f"Deployment/{dep['metadata']['name']}"
+    selectors = []
+    for d in docs:
+        spec, name = d.get("spec", {}), d["metadata"]["name"]
+        if not name.startswith(dep["metadata"]["name"]):
+            continue  # not greenlb's (deploy/kubernetes' example app)
+        what = f"{d['kind']}/{name}"
+        if d["kind"] == "Service":
+            selectors.append((what, spec["selector"]))
+        elif d["kind"] in ("Deployment", "PodDisruptionBudget", "PodMonitor"):
+            selectors.append((what, spec["selector"]["matchLabels"]))
+        elif d["kind"] == "NetworkPolicy":
+            selectors.append((what, spec["podSelector"]["matchLabels"]))
+    assert len(selectors) >= 4, f"too few selectors found: {selectors}"
+    matches = lambda sel, labels: all(labels.get(k) == v for k, v in sel.items())
+    for what, sel in selectors:
+        selected = [p for p, labels in pods.items() if matches(sel, labels)]
+        assert selected == [mine], f"{what} selects {selected}, want [{mine}]"
+
+
 def check_checksum_changes():
     def checksum(*args):
         dep = one(docs_of(render(*args)), "Deployment")
@@ -406,12 +437,6 @@ def check_sighup_mode():
     jpod = job["spec"]["template"]["spec"]
     assert jpod["automountServiceAccountToken"] is False
     assert jpod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
-    pod_labels = dep["spec"]["template"]["metadata"]["labels"]
-    sel = dep["spec"]["selector"]["matchLabels"]
-    job_labels = jpod and job["spec"]["template"]["metadata"]["labels"]
-    assert not all(job_labels.get(k) == v for k, v in sel.items()), \
-        "the reload Job's pods match the Deployment's selector"
-    assert pod_labels
 
 
 def check_optional_objects():
@@ -800,6 +825,8 @@ def main():
               check_service_ports, docs, values)
         check(f"[{name}] spread, PDB and a rollout that keeps capacity",
               check_spread_and_pdb, docs)
+        check(f"[{name}] selectors pick the greenlb pods and no hook or test pod",
+              check_selectors_exclusive, docs)
         check(f"[{name}] NOTES.txt renders", check_notes, name, args)
 
     check("checksum/config annotation changes with the config", check_checksum_changes)
@@ -833,6 +860,8 @@ def main():
         check("deploy/kubernetes: probes on the admin port", check_probes, kdocs)
         check("deploy/kubernetes: securityContext and no SA token", check_security, kdocs)
         check("deploy/kubernetes: grace period covers the drain", check_grace, kdocs)
+        check("deploy/kubernetes: selectors pick the greenlb pods only",
+              check_selectors_exclusive, kdocs)
 
     check("Dockerfile: debian:12 build, debian:12-slim runtime, uid 65532, HEALTHCHECK",
           check_dockerfile_structure)

@@ -257,10 +257,21 @@ The listeners as JSON: [{"name", "portName", "port", "servicePort", "nodePort",
 {{- end }}
 {{- end }}
 
-{{/* Labels of the sighup reload Job's pods (they must not match the Deployment's selector). */}}
-{{- define "greenlb.reloadSelectorLabels" -}}
-app.kubernetes.io/name: {{ include "greenlb.name" . }}-reload
-app.kubernetes.io/instance: {{ .Release.Name }}
+{{/*
+Labels of the pods that are not greenlb (the reload Job's, helm test's): another
+app.kubernetes.io/name, so the Deployment, the Services and the PDB never select them.
+Use: include "greenlb.auxLabels" (list . "reload")
+*/}}
+{{- define "greenlb.auxSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "greenlb.name" (index . 0) }}-{{ index . 1 }}
+app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+{{- end }}
+
+{{- define "greenlb.auxLabels" -}}
+{{ include "greenlb.auxSelectorLabels" . }}
+app.kubernetes.io/component: {{ index . 1 }}
+app.kubernetes.io/managed-by: {{ (index . 0).Release.Service }}
+app.kubernetes.io/part-of: greenlb
 {{- end }}
 
 {{/*
