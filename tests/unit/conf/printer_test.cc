@@ -1,0 +1,185 @@
+// printConfig: valid TOML that loads back to an equal Config, naming exactly the keys
+// the schema knows.
+#include <gtest/gtest.h>
+#include <toml++/toml.h>
+
+#include <set>
+
+#include "conf/loader.h"
+#include "conf/schema.h"
+#include "tests/unit/conf/conf_test_util.h"
+
+namespace greenlb::conf {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+// A config in which every field differs from its default and every optional part is
+// present, so that a field the printer or the loader forgets cannot go unnoticed.
+Config everythingSet(const TempDir& dir) {
+  auto d = dir.path().string();
+  for (auto file :
+       {"web.crt", "web.key", "api.crt", "api.key", "ca.pem", "client.crt", "client.key"}) {
+    dir.write(file, "pem");
+  }
+  Config c;
+  c.source_path = d + "/greenlb.toml";
+  c.global = {8, 5000, 45s, 3s, 256 * kKiB, true, d + "/resolv.conf", d + "/hosts"};
+  c.admin = {{"::1", 9902, true}, false, true};
+  c.access_log = {d + "/access.log", LogFormat::combined};
+
+  ListenerConfig web;
+  web.name = "web";
+  web.listen = {"0.0.0.0", 8443, true};
+  web.upstream = "app";
+  web.timeouts = {5s, 30s, 2h};
+  web.limits = {64 * kKiB, 10 * kMiB, 100};
+  web.tls = ListenerTls{{{d + "/web.crt", d + "/web.key"}, {d + "/api.crt", d + "/api.key"}},
+                        TlsVersion::v1_3,
+                        {"http/1.1", "http/1.0"},
+                        "ECDHE+AESGCM:\"odd\\chars\""};
+  web.routes = {
+      {"api.example.com", "/api/", "api"}, {"*.example.com", "", "app"}, {"", "/static/", "app"}};
+  c.listeners.push_back(web);
+
+  ListenerConfig pg;
+  pg.name = "pg";
+  pg.listen = {"pg.local", 5432, false};
+  pg.protocol = Protocol::tcp;
+  pg.upstream = "api";
+  c.listeners.push_back(pg);
+
+  UpstreamConfig app;
+  app.name = "app";
+  app.panic = false;
+  app.balance = Balance::maglev;
+  app.endpoints = {{{"10.0.0.1", 80, true}, 1},
+                   {{"fd00::1", 8080, true}, 1000},
+                   {{"backend.local", 81, false}, 7}};
+  app.hash = {HashKey::cookie, "Session"};
+  app.timeouts = {250ms, 20s, 90s};
+  app.retry = {5, false, false, true, {502, 504}, 100ms, 50};
+  app.health = HealthConfig{"/ready", 3s, 500ms, 4, 5};
+  app.outlier = {0, 1min, 30, 10s};
+  app.limits = {100, 1000};
+  app.pool = {8, 15s};
+  app.tls = UpstreamTls{true, d + "/ca.pem", "app.internal", d + "/client.crt", d + "/client.key"};
+  c.upstreams.push_back(app);
+
+  UpstreamConfig api;
+  api.name = "api";
+  api.balance = Balance::least_conn;
+  api.dns = Address{"api.default.svc.cluster.local", 8080, false};
+  api.resolve_every = 1s;
+  api.hash = {HashKey::client_ip, ""};
+  api.health = HealthConfig{};  // TCP connect check: no path
+  api.tls = UpstreamTls{false, "/nonexistent/ca.pem", "", "", ""};
+  c.upstreams.push_back(api);
+  return c;
+}
+
+LoadResult reload(const std::string& text, const Config& like) {
+  return loadConfigString(text, like.source_path);
+}
+
+TEST(Printer, RoundTripsAConfigWithEverythingSet) {
+  TempDir dir;
+  auto config = everythingSet(dir);
+  auto text = printConfig(config);
+  auto again = reload(text, config);
+  for (const auto& e : again.errors) ADD_FAILURE() << e.str();
+  ASSERT_TRUE(again.ok()) << text;
+  EXPECT_EQ(*again.config, config) << text;
+  EXPECT_EQ(printConfig(*again.config), text);
+}
+
+TEST(Printer, RoundTripsDefaults) {
+  auto config = testing::mustLoad(testing::toml(R"(
+[[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:9001"]
+)"));
+  ASSERT_TRUE(config);
+  auto text = printConfig(*config);
+  auto again = reload(text, *config);
+  ASSERT_TRUE(again.ok()) << text;
+  EXPECT_EQ(*again.config, *config);
+}
+
+TEST(Printer, WritesEveryDefault) {
+  auto text = printConfig(Config{});
+  EXPECT_EQ(text,
+            "# greenlb effective configuration: every default written out.\n"
+            "[global]\n"
+            "workers = 0\n"
+            "max_connections = 100000\n"
+            "graceful_timeout = \"30s\"\n"
+            "drain_delay = \"0s\"\n"
+            "fiber_stack = \"64KiB\"\n"
+            "pin_workers = false\n"
+            "resolv_conf = \"/etc/resolv.conf\"\n"
+            "hosts_file = \"/etc/hosts\"\n"
+            "\n"
+            "[admin]\n"
+            "listen = \"127.0.0.1:9901\"\n"
+            "per_endpoint_metrics = true\n"
+            "allow_reload = false\n"
+            "\n"
+            "[access_log]\n"
+            "path = \"stdout\"\n"
+            "format = \"json\"\n");
+}
+
+TEST(Printer, EscapesStrings) {
+  Config c;
+  c.access_log.path = "/logs/a \"quoted\"\\\tname\x01";
+  auto text = printConfig(c);
+  EXPECT_NE(text.find(R"(path = "/logs/a \"quoted\"\\\tname\u0001")"), std::string::npos) << text;
+  auto again = loadConfigString(text, "/x/greenlb.toml");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.config->access_log.path, c.access_log.path);
+}
+
+// Collects "table.key" for every key in `table`, elements of arrays sharing their
+// array's path as in conf/schema.h.
+void collectKeys(const toml::table& table, const std::string& path, std::set<std::string>& out) {
+  for (auto&& [key, node] : table) {
+    std::string full = path.empty() ? std::string(key.str()) : path + "." + std::string(key.str());
+    out.insert(full);
+    if (const auto* sub = node.as_table()) collectKeys(*sub, full, out);
+    if (const auto* array = node.as_array()) {
+      for (const auto& element : *array) {
+        if (const auto* t = element.as_table()) collectKeys(*t, full, out);
+      }
+    }
+  }
+}
+
+TEST(Printer, WritesExactlyTheKeysOfTheSchema) {
+  TempDir dir;
+  auto text = printConfig(everythingSet(dir));
+  std::set<std::string> printed;
+  collectKeys(toml::parse(text), "", printed);
+  std::set<std::string> known;
+  for (const auto& k : knownKeys()) known.insert(k.path());
+  EXPECT_EQ(printed, known);
+}
+
+TEST(Schema, KeysOfATable) {
+  EXPECT_EQ(keysOf("upstream.timeouts"),
+            (std::vector<std::string_view>{"connect", "response", "idle"}));
+  EXPECT_TRUE(keysOf("nope").empty());
+  EXPECT_EQ(relatedTableWith("upstream", "connect"), "upstream.timeouts");
+  EXPECT_EQ(relatedTableWith("upstream.timeouts", "name"), "upstream");
+  EXPECT_EQ(relatedTableWith("", "workers"), "global");
+  EXPECT_EQ(relatedTableWith("upstream", "weight"), "");  // endpoints are inline tables
+}
+
+}  // namespace
+}  // namespace greenlb::conf
