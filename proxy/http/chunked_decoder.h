@@ -11,7 +11,7 @@ namespace greenlb::proxy::http {
 
 // Bounds on the framing a peer may make us chew through without payload.
 inline constexpr size_t kMaxChunkLineBytes = 4096;  // chunk-size line, extensions included
-inline constexpr size_t kMaxTrailerBytes = 8 * 1024;
+inline constexpr size_t kMaxTrailerBytes = size_t{8} * 1024;
 
 class ChunkedDecoder {
  public:

@@ -12,7 +12,7 @@ namespace greenlb::proxy::http {
 // More header lines than this is answered with 431.
 inline constexpr size_t kMaxHeaders = 100;
 // Used when the caller gives no limit; the listener's max_header_bytes default (SPEC 2).
-inline constexpr size_t kDefaultMaxHeadBytes = 32 * 1024;
+inline constexpr size_t kDefaultMaxHeadBytes = size_t{32} * 1024;
 
 // One header line. Both views point into the caller's buffer; value has no leading or
 // trailing whitespace (OWS).
