@@ -128,7 +128,7 @@ ParseError parseFields(const char* p, const char* end, Header* headers, uint32_t
     const char* name_end = p++;
     while (p < end && isOws(*p)) ++p;
     const char* value = p;
-    while (p < end && isFieldValueChar(*p)) ++p;
+    p = skipFieldValueChars(p, end);
     // The value ends at CRLF; anything else here is a CTL, NUL or a bare CR.
     if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return ParseError::bad_request;
     const char* value_end = p;

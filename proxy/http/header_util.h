@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace greenlb::proxy::http {
@@ -58,6 +59,52 @@ inline bool isDigit(char c) {
 }
 inline char toLowerAscii(char c) {
   return detail::kLowerTable[static_cast<unsigned char>(c)];
+}
+
+namespace detail {
+
+// SWAR tests on 8 bytes at once: whether any byte is below n (n <= 128), or equals b.
+// Exact as yes/no answers, which is all the skip loops below need.
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+inline uint64_t anyBelow(uint64_t v, uint8_t n) {
+  return (v - kOnes * n) & ~v & kHighs;
+}
+inline uint64_t anyEqual(uint64_t v, uint8_t b) {
+  const uint64_t x = v ^ (kOnes * b);
+  return (x - kOnes) & ~x & kHighs;
+}
+inline uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace detail
+
+// The first byte in [p, end) that cannot be part of a header value (or end). Header values
+// make up most of a head, so 8 bytes at a time while none is a CTL or DEL (a tab also
+// drops to the byte loop, which allows it).
+inline const char* skipFieldValueChars(const char* p, const char* end) {
+  while (end - p >= 8) {
+    const uint64_t v = detail::load8(p);
+    if (detail::anyBelow(v, 0x20) | detail::anyEqual(v, 0x7f)) break;
+    p += 8;
+  }
+  while (p < end && isFieldValueChar(*p)) ++p;
+  return p;
+}
+
+// The first byte in [p, end) that cannot be part of a request-target (or end): 8 bytes at
+// a time while all are visible ASCII.
+inline const char* skipTargetChars(const char* p, const char* end) {
+  while (end - p >= 8) {
+    const uint64_t v = detail::load8(p);
+    if (detail::anyBelow(v, 0x21) | (v & detail::kHighs) | detail::anyEqual(v, 0x7f)) break;
+    p += 8;
+  }
+  while (p < end && isTargetChar(*p)) ++p;
+  return p;
 }
 
 // A non-empty run of tchar.

@@ -78,7 +78,7 @@ ParseError RequestParser::parseHead(std::string_view head, RequestHead& out) con
   if (p == method || *p != ' ') return ParseError::bad_request;
   out.method = std::string_view(method, p - method);
   const char* target = ++p;
-  while (isTargetChar(*p)) ++p;
+  p = skipTargetChars(p, end);
   // A line without a version is HTTP/0.9, which we do not speak: 400 like any other
   // malformed request line.
   if (p == target || *p != ' ') return ParseError::bad_request;

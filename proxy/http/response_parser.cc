@@ -28,7 +28,7 @@ ParseError ResponseParser::parseHead(std::string_view head, ResponseHead& out) c
   const char* reason = p;
   if (*p == ' ') {
     reason = ++p;
-    while (isFieldValueChar(*p)) ++p;
+    p = skipFieldValueChars(p, end);
   }
   if (p[0] != '\r' || p[1] != '\n') return ParseError::bad_request;
   out.reason = std::string_view(reason, p - reason);

@@ -67,6 +67,27 @@ TEST(HeaderUtil, FieldValueChars) {
   EXPECT_FALSE(isFieldValueChar('\x7f'));
 }
 
+// The 8-bytes-at-a-time skips stop exactly where the byte loops would, for every byte
+// value at every position of a word and across word boundaries.
+TEST(HeaderUtil, SkipsStopAtTheFirstDisallowedByte) {
+  for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(c);
+        const char* b = s.data();
+        const char* e = b + s.size();
+        const char* value_stop = b;
+        while (value_stop < e && isFieldValueChar(*value_stop)) ++value_stop;
+        const char* target_stop = b;
+        while (target_stop < e && isTargetChar(*target_stop)) ++target_stop;
+        ASSERT_EQ(skipFieldValueChars(b, e), value_stop) << len << " " << pos << " " << c;
+        ASSERT_EQ(skipTargetChars(b, e), target_stop) << len << " " << pos << " " << c;
+      }
+    }
+  }
+}
+
 TEST(HeaderNames, Classification) {
   EXPECT_EQ(headerId("content-LENGTH"), HeaderId::content_length);
   EXPECT_EQ(headerId("Transfer-Encoding"), HeaderId::transfer_encoding);
