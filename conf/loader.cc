@@ -74,6 +74,8 @@ std::string keyName(std::string_view key) {
   return out;
 }
 
+constexpr std::string_view kAString = "a string";
+
 // What one load shares: where errors go and where relative paths start.
 struct Context {
   Diagnostics& diags;
@@ -85,7 +87,7 @@ struct Context {
   void typeError(const toml::node& node, std::string_view label, std::string_view expected) {
     std::string message = std::string(label) + " must be " + std::string(expected) + ", not " +
                           std::string(describe(node));
-    if (expected.starts_with("a string") && (node.is_integer() || node.is_floating_point())) {
+    if (expected == kAString && (node.is_integer() || node.is_floating_point())) {
       message += "; put it in quotes";
     }
     error(node, std::move(message));
@@ -100,11 +102,12 @@ struct Context {
   }
 
   // `node` parsed with `parse` (a Parsed<T>(string_view) function from conf/units.h or
-  // conf/value_syntax.h); `what` names the grammar in the message.
+  // conf/value_syntax.h); `what` names the grammar in the message, `expected` says what
+  // to write instead of a value that is not a string.
   template <class T, class Parse>
   bool parsed(const toml::node& node, std::string_view label, std::string_view what, Parse parse,
-              T& out) {
-    const auto* text = string(node, label, "a string");
+              T& out, std::string_view expected = kAString) {
+    const auto* text = string(node, label, expected);
     if (!text) return false;
     auto result = parse(*text);
     if (!result) {
@@ -118,7 +121,9 @@ struct Context {
 
   bool address(const toml::node& node, std::string_view label, bool listen, Address& out) {
     auto parse = [listen](std::string_view text) { return parseAddress(text, listen); };
-    if (parsed(node, label, "address", parse, out)) return true;
+    if (parsed(node, label, "address", parse, out, "an address string such as \"10.0.0.1:80\"")) {
+      return true;
+    }
     out = Address{};  // so that the whole-config checks skip it (conf/source_map.h)
     return false;
   }
@@ -166,10 +171,15 @@ class Table {
   bool text(std::string_view key, std::string& out) const {
     const auto* node = find(key);
     if (!node) return false;
-    const auto* s = ctx_.string(*node, keyName(key), "a string");
+    const auto* s = ctx_.string(*node, keyName(key), kAString);
     if (!s) return false;
     if (s->empty()) {
       ctx_.error(*node, keyName(key) + " must not be empty");
+      return false;
+    }
+    // C APIs (open, OpenSSL) would silently cut the value at the NUL.
+    if (s->find('\0') != std::string::npos) {
+      ctx_.error(*node, keyName(key) + " must not contain NUL characters");
       return false;
     }
     out = *s;
@@ -218,7 +228,10 @@ class Table {
       return false;
     }
     Duration d{};
-    if (!ctx_.parsed(*node, keyName(key), "duration", parseDuration, d)) return false;
+    if (!ctx_.parsed(*node, keyName(key), "duration", parseDuration, d,
+                     "a duration string such as \"5s\"")) {
+      return false;
+    }
     if (!may_be_zero && d.count() == 0) {
       ctx_.error(*node, keyName(key) + " must be longer than 0s");
       return false;
@@ -291,7 +304,7 @@ class Table {
   bool choice(std::string_view key, Enum& out, const std::array<Enum, N>& values) const {
     const auto* node = find(key);
     if (!node) return false;
-    const auto* s = ctx_.string(*node, keyName(key), "a string");
+    const auto* s = ctx_.string(*node, keyName(key), kAString);
     if (!s) return false;
     std::vector<std::string_view> names;
     for (auto v : values) {
@@ -326,7 +339,7 @@ class Table {
       return false;
     }
     for (const auto& element : *array) {
-      if (const auto* s = ctx_.string(element, "each entry of " + keyName(key), "a string")) {
+      if (const auto* s = ctx_.string(element, "each entry of " + keyName(key), kAString)) {
         fn(element, *s);
       }
     }
@@ -343,7 +356,7 @@ class Table {
       return std::nullopt;
     }
     auto path = childPath(key);
-    return Table(ctx_, *t, path, "[" + path + "]");
+    return Table(ctx_, *t, path, headerOf(path));
   }
 
   // Calls `fn(Table)` for each table of the array at `key`: [[listener.route]] sections or
@@ -389,7 +402,7 @@ class Table {
       std::string message = "unknown key " + keyName(k) +
                             (schema_.empty() ? std::string(" at the top level") : " in " + title_);
       if (auto home = relatedTableWith(schema_, k); !home.empty()) {
-        message += "; it belongs in [" + std::string(home) + "]";
+        message += "; it belongs in " + headerOf(home);
       } else if (auto guess = closestMatch(k, known); !guess.empty()) {
         message += "; did you mean " + keyName(guess) + "?";
       }

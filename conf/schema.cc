@@ -161,4 +161,15 @@ std::string_view relatedTableWith(std::string_view table, std::string_view key) 
   return {};
 }
 
+std::string headerOf(std::string_view table) {
+  bool array = false;
+  for (const auto& k : kKeys) {
+    if (k.kind == KeyKind::array_of_tables && k.path() == table) array = true;
+  }
+  std::string out(array ? "[[" : "[");
+  out += table;
+  out += array ? "]]" : "]";
+  return out;
+}
+
 }  // namespace greenlb::conf

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -35,5 +36,9 @@ std::vector<std::string_view> keysOf(std::string_view table);
 // Where else `key` is known, for "'connect' belongs in [upstream.timeouts]" hints: a table
 // directly below or above `table` that has it. Empty when there is none.
 std::string_view relatedTableWith(std::string_view table, std::string_view key);
+
+// How a table's section header is written: "[[listener]]" for arrays of tables,
+// "[listener.timeouts]" otherwise.
+std::string headerOf(std::string_view table);
 
 }  // namespace greenlb::conf

@@ -26,6 +26,17 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The smallest config that serves: one listener, one upstream, defaults for the rest.
+inline constexpr std::string_view kMinimalConfig = R"([[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:9001"]
+)";
+
 // A raw string literal written as R"(\n...)" without that first newline, so that line 1
 // of the config is the first line of the literal.
 std::string_view toml(std::string_view raw);

@@ -22,17 +22,6 @@ using testing::toml;
 // Immutable once built: callers share it and can only read it.
 static_assert(std::is_same_v<decltype(LoadResult::config), std::shared_ptr<const Config>>);
 
-constexpr std::string_view kMinimal = R"(
-[[listener]]
-name = "web"
-listen = "127.0.0.1:8080"
-upstream = "app"
-
-[[upstream]]
-name = "app"
-endpoints = ["127.0.0.1:9001"]
-)";
-
 TEST(Loader, EmptyFileIsAValidConfigWithDefaults) {
   auto config = mustLoad("");
   ASSERT_TRUE(config);
@@ -45,7 +34,7 @@ TEST(Loader, EmptyFileIsAValidConfigWithDefaults) {
 }
 
 TEST(Loader, DocumentedDefaults) {
-  auto config = mustLoad(toml(kMinimal));
+  auto config = mustLoad(testing::kMinimalConfig);
   ASSERT_TRUE(config);
   const auto& g = config->global;
   EXPECT_EQ(g.workers, 0u);
@@ -133,7 +122,7 @@ endpoints = ["127.0.0.1:9001"]
 }
 
 TEST(Loader, FindsListenersAndUpstreamsByName) {
-  auto config = mustLoad(toml(kMinimal));
+  auto config = mustLoad(testing::kMinimalConfig);
   ASSERT_TRUE(config);
   EXPECT_EQ(config->findListener("web"), &config->listeners[0]);
   EXPECT_EQ(config->findUpstream("app"), &config->upstreams[0]);
@@ -307,7 +296,7 @@ TEST(Loader, RelativeConfigPathUsesTheWorkingDirectory) {
 
 TEST(Loader, LoadsAFileFromDisk) {
   TempDir dir;
-  auto path = dir.write("greenlb.toml", toml(kMinimal));
+  auto path = dir.write("greenlb.toml", testing::kMinimalConfig);
   auto result = loadConfigFile(path);
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result.config->source_path, path);

@@ -95,16 +95,7 @@ TEST(Printer, RoundTripsAConfigWithEverythingSet) {
 }
 
 TEST(Printer, RoundTripsDefaults) {
-  auto config = testing::mustLoad(testing::toml(R"(
-[[listener]]
-name = "web"
-listen = "127.0.0.1:8080"
-upstream = "app"
-
-[[upstream]]
-name = "app"
-endpoints = ["127.0.0.1:9001"]
-)"));
+  auto config = testing::mustLoad(testing::kMinimalConfig);
   ASSERT_TRUE(config);
   auto text = printConfig(*config);
   auto again = reload(text, *config);
@@ -179,6 +170,9 @@ TEST(Schema, KeysOfATable) {
   EXPECT_EQ(relatedTableWith("upstream.timeouts", "name"), "upstream");
   EXPECT_EQ(relatedTableWith("", "workers"), "global");
   EXPECT_EQ(relatedTableWith("upstream", "weight"), "");  // endpoints are inline tables
+  EXPECT_EQ(headerOf("listener"), "[[listener]]");
+  EXPECT_EQ(headerOf("listener.route"), "[[listener.route]]");
+  EXPECT_EQ(headerOf("upstream.tls"), "[upstream.tls]");
 }
 
 }  // namespace

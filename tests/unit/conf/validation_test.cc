@@ -103,6 +103,19 @@ workers = 4
               ElementsAre("1:1: unknown key 'workers' at the top level; it belongs in [global]"));
 }
 
+TEST(Validation, KeyOfTheEnclosingArrayOfTables) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+  [listener.timeouts]
+  upstream = "app"
+)")),
+              ElementsAre("1:1: http listener needs 'upstream' or at least one [[listener.route]]",
+                          "5:3: unknown key 'upstream' in [listener.timeouts]; it belongs in "
+                          "[[listener]]"));
+}
+
 TEST(Validation, UnknownKeyInsideAnInlineEntry) {
   EXPECT_THAT(errorsOf(toml(R"(
 [[upstream]]
@@ -133,6 +146,20 @@ TEST(Validation, NumberWhereAStringBelongsHintsAtQuotes) {
 format = 1
 )")),
               ElementsAre("2:10: 'format' must be a string, not an integer; put it in quotes"));
+}
+
+TEST(Validation, DurationOrAddressOfTheWrongType) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[global]
+drain_delay = 1.5
+
+[admin]
+listen = 9901
+)")),
+              ElementsAre("2:15: 'drain_delay' must be a duration string such as \"5s\", not a "
+                          "float",
+                          "5:10: 'listen' must be an address string such as \"10.0.0.1:80\", not "
+                          "an integer"));
 }
 
 TEST(Validation, TableWhereAValueBelongs) {
@@ -963,6 +990,14 @@ listen = "localhost"
           "(line 14))",
           "24:10: 'listen': address \"localhost\" has no port (expected \"host:port\" or "
           "\"[v6]:port\")"));
+}
+
+TEST(Validation, NulCharactersInStrings) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[global]
+hosts_file = "/etc/hosts\u0000.bak"
+)")),
+              ElementsAre("2:14: 'hosts_file' must not contain NUL characters"));
 }
 
 TEST(Validation, ControlCharactersInValuesAreEscapedInMessages) {
