@@ -222,7 +222,7 @@ class Table {
     const auto* node = find(key);
     if (!node) return false;
     if (const auto* i = node->as_integer()) {
-      auto n = std::to_string(i->get());
+      auto n = i->get() >= 0 ? std::to_string(i->get()) : std::string("5");  // a valid hint
       ctx_.error(*node, keyName(key) + " must be a duration string with a unit, such as \"" + n +
                             "s\" or \"" + n + "ms\"");
       return false;

@@ -226,6 +226,15 @@ graceful_timeout = 30
                           "as \"30s\" or \"30ms\""));
 }
 
+TEST(Validation, NegativeDurationAsBareInteger) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[global]
+drain_delay = -3
+)")),
+              ElementsAre("2:15: 'drain_delay' must be a duration string with a unit, such as "
+                          "\"5s\" or \"5ms\""));
+}
+
 TEST(Validation, BadDuration) {
   EXPECT_THAT(errorsOf(toml(R"(
 [global]
