@@ -1,0 +1,231 @@
+#include "metrics/registry.h"
+
+#include <array>
+#include <chrono>
+#include <string_view>
+
+#include "core/hub.h"
+#include "metrics/catalog.h"
+#include "metrics/exposition.h"
+#include "metrics/family_builder.h"
+#include "prometheus/registry.h"
+
+namespace greenlb::metrics {
+namespace {
+
+using prometheus::MetricFamily;
+
+double unixNow() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string str(std::string_view s) {
+  return std::string(s);
+}
+
+std::string codeLabel(int code) {
+  return code == StatusCounters::kOtherStatus ? "other" : std::to_string(code);
+}
+
+// One MetricFamily per catalog entry, filled by the scrape, then handed out in catalog
+// order.
+class FamilySet {
+ public:
+  FamilySet() {
+    for (const FamilyInfo& info : kFamilies) {
+      families_[index(info.id)] = family(str(info.name), info.type, str(info.help));
+    }
+  }
+  void counter(FamilyId id, Labels labels, double value) {
+    at(id).metric.push_back(counterSample(std::move(labels), value));
+  }
+  void gauge(FamilyId id, Labels labels, double value) {
+    at(id).metric.push_back(gaugeSample(std::move(labels), value));
+  }
+  void histogram(FamilyId id, Labels labels, const Histogram& h) {
+    at(id).metric.push_back(histogramSample(std::move(labels), h.snapshot()));
+  }
+  // One counter sample per enum value, labelled `label`="name".
+  template <size_t N>
+  void counters(FamilyId id, const Labels& labels, std::string_view label,
+                const Counter (&values)[N], const std::string_view (&names)[N]) {
+    for (size_t i = 0; i < N; ++i) {
+      Labels l = labels;
+      l.push_back({str(label), str(names[i])});
+      counter(id, std::move(l), static_cast<double>(values[i].value()));
+    }
+  }
+  // One counter sample per status code seen.
+  void statuses(FamilyId id, const Labels& labels, const StatusCounters& codes) {
+    codes.forEach([&](int code, uint64_t total) {
+      Labels l = labels;
+      l.push_back({"code", codeLabel(code)});
+      counter(id, std::move(l), static_cast<double>(total));
+    });
+  }
+  std::vector<MetricFamily> take() && {
+    std::vector<MetricFamily> out;
+    for (MetricFamily& f : families_) {
+      if (!f.metric.empty()) out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+ private:
+  MetricFamily& at(FamilyId id) { return families_[index(id)]; }
+  std::array<MetricFamily, kFamilyCount> families_;
+};
+
+}  // namespace
+
+Registry::Registry(size_t hubs, std::string version)
+    : hubs_(detail::checkedHubs(hubs)),
+      version_(std::move(version)),
+      last_reload_success_(unixNow()),
+      extra_(std::make_shared<prometheus::Registry>()) {}
+
+Registry::~Registry() = default;
+
+ListenerMetrics& Registry::listener(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& slot = listeners_[name];
+  if (!slot) slot = std::make_unique<ListenerMetrics>(hubs_);
+  return *slot;
+}
+
+RequestMetrics& Registry::requests(const std::string& listener, const std::string& upstream) {
+  std::lock_guard lock(mu_);
+  auto& slot = requests_[{listener, upstream}];
+  if (!slot) slot = std::make_unique<RequestMetrics>(hubs_);
+  return *slot;
+}
+
+UpstreamMetrics& Registry::upstream(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& slot = upstreams_[name];
+  if (!slot) slot = std::make_unique<UpstreamMetrics>(hubs_);
+  return *slot;
+}
+
+std::shared_ptr<EndpointMetrics> Registry::endpoint(const std::string& upstream,
+                                                    const std::string& address) {
+  std::lock_guard lock(mu_);
+  std::erase_if(endpoints_, [](const auto& entry) { return entry.second.expired(); });
+  auto& slot = endpoints_[{upstream, address}];
+  if (auto alive = slot.lock()) return alive;
+  // Not make_shared: the cells go back to the heap at the last release, not when the
+  // registry prunes the weak_ptr.
+  std::shared_ptr<EndpointMetrics> fresh(new EndpointMetrics(hubs_));
+  slot = fresh;
+  return fresh;
+}
+
+void Registry::attachHubs(std::vector<core::Hub*> hubs) {
+  std::lock_guard lock(mu_);
+  for (core::Hub* hub : hubs) {
+    auto& lag = loop_lag_[hub->id()];
+    if (!lag) lag = std::make_unique<Histogram>(1, kLoopLagBuckets);
+    Histogram* histogram = lag.get();
+    hub->post([hub, histogram] {
+      hub->setLoopLagObserver([histogram](double seconds) { histogram->observe(0, seconds); });
+    });
+  }
+  hubs_attached_ = std::move(hubs);
+}
+
+void Registry::configReloaded(bool success) {
+  reloads_[success ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+  if (success) last_reload_success_.store(unixNow(), std::memory_order_relaxed);
+}
+
+std::vector<MetricFamily> Registry::Collect() const {
+  using enum FamilyId;
+  FamilySet out;
+  out.gauge(build_info, {{"version", version_}}, 1);
+
+  std::lock_guard lock(mu_);
+  for (const auto& [name, l] : listeners_) {
+    const Labels by{{"listener", name}};
+    out.counter(connections_accepted, by, static_cast<double>(l->connections_accepted.value()));
+    out.gauge(connections_active, by, static_cast<double>(l->connections_active.value()));
+    out.counters(client_errors, by, "reason", l->client_errors, kClientErrorNames);
+    out.counter(bytes_received, by, static_cast<double>(l->bytes_received.value()));
+    out.counter(bytes_sent, by, static_cast<double>(l->bytes_sent.value()));
+    if (l->hasTls()) {
+      out.counters(tls_handshakes, by, "result", l->tls_handshakes, kCheckResultNames);
+      out.histogram(tls_handshake_duration, by, l->tls_handshake_duration);
+      for (auto& [cert, expiry] : l->certificates()) {
+        out.gauge(tls_certificate_expiry, {{"listener", name}, {"name", cert}}, expiry);
+      }
+    }
+  }
+
+  for (const auto& [key, r] : requests_) {
+    const Labels by{{"listener", key.first}, {"upstream", key.second}};
+    out.statuses(requests, by, r->requests);
+    out.histogram(request_duration, by, r->duration);
+  }
+
+  for (const auto& [name, u] : upstreams_) {
+    const Labels by{{"upstream", name}};
+    out.histogram(upstream_connect_duration, by, u->connect_duration);
+    out.histogram(upstream_first_byte_duration, by, u->first_byte_duration);
+    out.counters(upstream_timeouts, by, "kind", u->timeouts, kTimeoutKindNames);
+    out.counter(upstream_retries, by, static_cast<double>(u->retries.value()));
+    out.counters(upstream_unavailable, by, "reason", u->unavailable, kUnavailableNames);
+    out.gauge(upstream_panic, by, static_cast<double>(u->panic.load(std::memory_order_relaxed)));
+    out.gauge(upstream_pool_idle, by, static_cast<double>(u->pool_idle.value()));
+  }
+
+  const bool per_endpoint = perEndpointMetrics();
+  for (auto it = endpoints_.begin(); it != endpoints_.end();) {
+    std::shared_ptr<EndpointMetrics> e = it->second.lock();
+    if (!e) {
+      it = endpoints_.erase(it);
+      continue;
+    }
+    if (per_endpoint) {
+      const Labels by{{"upstream", it->first.first}, {"endpoint", it->first.second}};
+      out.statuses(upstream_requests, by, e->requests);
+      out.gauge(upstream_endpoint_up, by,
+                static_cast<double>(e->up.load(std::memory_order_relaxed)));
+      out.gauge(upstream_endpoint_in_flight, by,
+                static_cast<double>(e->in_flight.load(std::memory_order_relaxed)));
+      out.counter(upstream_connect_failures, by, static_cast<double>(e->connect_failures.value()));
+      out.counter(upstream_ejections, by, static_cast<double>(e->ejections.value()));
+      out.counters(upstream_health_checks, by, "result", e->health_checks, kCheckResultNames);
+    }
+    ++it;
+  }
+
+  for (core::Hub* hub : hubs_attached_) {
+    const Labels by{{"hub", std::to_string(hub->id())}};
+    out.gauge(hub_fibers, by,
+              static_cast<double>(hub->counters().fibers.load(std::memory_order_relaxed)));
+    out.histogram(hub_loop_lag, by, *loop_lag_.at(hub->id()));
+  }
+
+  out.counter(config_reloads, {{"result", "success"}},
+              static_cast<double>(reloads_[0].load(std::memory_order_relaxed)));
+  out.counter(config_reloads, {{"result", "failure"}},
+              static_cast<double>(reloads_[1].load(std::memory_order_relaxed)));
+  out.gauge(config_last_reload_success, {}, last_reload_success_.load(std::memory_order_relaxed));
+  return std::move(out).take();
+}
+
+std::vector<MetricFamily> Registry::collectAll() const {
+  std::vector<MetricFamily> all = Collect();
+  for (std::vector<MetricFamily> more : {extra_->Collect(), process_.Collect()}) {
+    for (MetricFamily& f : more) {
+      if (!f.metric.empty()) all.push_back(std::move(f));
+    }
+  }
+  return all;
+}
+
+std::string Registry::serialize(bool openmetrics) const {
+  return serializeFamilies(collectAll(), openmetrics);
+}
+
+}  // namespace greenlb::metrics
