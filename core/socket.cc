@@ -313,6 +313,17 @@ Status Stream::writev(iovec* iov, int count) {
   return {};
 }
 
+Result<size_t> Stream::tryWritev(const iovec* iov, int count) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<size_t>(count);
+  for (;;) {
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return lastError();
+  }
+}
+
 Status Stream::shutdownWrite() {
   if (::shutdown(fd_, SHUT_WR) != 0) return lastError();
   return {};

@@ -121,6 +121,8 @@ class Stream : public Socket {
   Status writeAll(const void* buf, size_t len);
   // Writes every byte of the vector (which is consumed: entries are adjusted).
   Status writev(iovec* iov, int count);
+  // One sendmsg attempt, no waiting: the bytes written, or EAGAIN as an error.
+  Result<size_t> tryWritev(const iovec* iov, int count);
   Status shutdownWrite();
 
   Result<SocketAddress> peerAddress() const;

@@ -6,8 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include <csignal>
+
 #include "conf/loader.h"
 #include "core/version.h"
+#include "proxy/demo.h"
+#include "proxy/server.h"
 
 namespace {
 
@@ -30,6 +34,19 @@ int printVersion() {
   return 0;
 }
 
+int serve(const std::string& path) {
+  auto loaded = greenlb::conf::loadConfigFile(path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    return 1;
+  }
+  greenlb::proxy::ServerOptions options;
+  options.version = GREENLB_VERSION;
+  options.config_path = path;
+  greenlb::proxy::Server server(loaded.config, std::move(options));
+  return server.run();
+}
+
 int checkConfig(const std::string& path, bool print) {
   auto result = greenlb::conf::loadConfigFile(path);
   if (!result.ok()) {
@@ -47,6 +64,9 @@ int checkConfig(const std::string& path, bool print) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closed its end must fail a write (EPIPE), not kill the process; splice(2)
+  // has no MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string config_path = kDefaultConfig;
   bool check = false, print = false;
   for (int i = 1; i < argc; ++i) {
@@ -65,6 +85,8 @@ int main(int argc, char** argv) {
       print = true;
     } else if (arg == "--version" || arg == "-V") {
       return printVersion();
+    } else if (arg == "demo" && i == 1) {
+      return greenlb::proxy::runDemo(GREENLB_VERSION);
     } else if (arg == "-h" || arg == "--help") {
       usage(stdout);
       return 0;
@@ -75,6 +97,5 @@ int main(int argc, char** argv) {
     }
   }
   if (check || print) return checkConfig(config_path, print);
-  std::fprintf(stderr, "greenlb: serving is not built yet\n");
-  return 1;
+  return serve(config_path);
 }

@@ -1,0 +1,37 @@
+#include "balancer/endpoint.h"
+
+#include <algorithm>
+
+namespace greenlb::balancer {
+
+Endpoint::Endpoint(std::string name, core::SocketAddress address, uint32_t weight, size_t hubs,
+                   std::shared_ptr<metrics::EndpointMetrics> metrics)
+    : name_(std::move(name)),
+      address_(address),
+      weight_(weight == 0 ? 1 : weight),
+      metrics_(std::move(metrics)),
+      slots_(new Slot[hubs]) {
+  metrics_->up.store(1, std::memory_order_relaxed);
+}
+
+void Endpoint::setHealthy(bool h) {
+  healthy_.store(h, std::memory_order_relaxed);
+  metrics_->up.store(h ? 1 : 0, std::memory_order_relaxed);
+}
+
+}  // namespace greenlb::balancer
+
+namespace greenlb::balancer {
+
+void Endpoint::ejectFor(core::Duration base, core::TimePoint now) {
+  core::TimePoint last_until = ejectedUntil();
+  uint32_t run = ejections_.load(std::memory_order_relaxed);
+  if (run != 0 && now - last_until > base * 10) run = 0;
+  int64_t factor = std::min<int64_t>(int64_t{1} << std::min<uint32_t>(run, 4), 10);
+  core::TimePoint until = now + base * factor;
+  ejections_.store(run + 1, std::memory_order_relaxed);
+  ejected_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
+  metrics_->up.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace greenlb::balancer

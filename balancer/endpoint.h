@@ -1,0 +1,83 @@
+// One backend address of an upstream, shared by every hub.
+//
+// Its mutable state is atomics (health, ejection, in-flight) read on the hot path without
+// a lock; the rest is fixed at construction. Per-hub data the proxy keeps for an endpoint
+// (its pool of idle connections) hangs off hubSlot(hub), one padded slot per hub.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/socket.h"
+#include "core/time.h"
+#include "metrics/families.h"
+
+namespace greenlb::balancer {
+
+class Endpoint {
+ public:
+  Endpoint(std::string name, core::SocketAddress address, uint32_t weight, size_t hubs,
+           std::shared_ptr<metrics::EndpointMetrics> metrics);
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  // "host:port" as configured (or as discovered), the label of its metrics.
+  const std::string& name() const { return name_; }
+  const core::SocketAddress& address() const { return address_; }
+  uint32_t weight() const { return weight_; }
+
+  // Active health check state; an endpoint without checks is healthy.
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  void setHealthy(bool h);
+
+  // Passive outlier ejection: out of rotation until `until`.
+  bool ejectedAt(core::TimePoint now) const {
+    return now.time_since_epoch().count() < ejected_until_.load(std::memory_order_relaxed);
+  }
+  core::TimePoint ejectedUntil() const {
+    return core::TimePoint(core::Duration(ejected_until_.load(std::memory_order_relaxed)));
+  }
+  // Ejects for `base`, doubled for each ejection in a row up to 10x; a run of ejections
+  // is forgotten once the endpoint has stayed in for 10x `base`.
+  void ejectFor(core::Duration base, core::TimePoint now);
+  // Eligible for traffic right now (health and ejection; limits are checked by the caller).
+  bool available(core::TimePoint now) const { return healthy() && !ejectedAt(now); }
+
+  // Requests in flight across all hubs: one shared atomic (least_conn and p2c read it).
+  int64_t inFlight() const { return metrics_->in_flight.load(std::memory_order_relaxed); }
+  void beginRequest() { metrics_->in_flight.fetch_add(1, std::memory_order_relaxed); }
+  void endRequest() { metrics_->in_flight.fetch_sub(1, std::memory_order_relaxed); }
+
+  metrics::EndpointMetrics& metrics() { return *metrics_; }
+
+  // Consecutive failures seen by passive outlier detection. Success only writes when the
+  // count is non-zero, so healthy traffic does not bounce the cache line between hubs.
+  uint32_t recordFailure() { return consecutive_failures_.fetch_add(1, std::memory_order_relaxed) + 1; }
+  void recordSuccess() {
+    if (consecutive_failures_.load(std::memory_order_relaxed) != 0) {
+      consecutive_failures_.store(0, std::memory_order_relaxed);
+    }
+  }
+  std::atomic<uint32_t>& ejectionCount() { return ejections_; }
+
+  // The proxy's per-hub data for this endpoint; only hub `hub` touches slot `hub`.
+  void*& hubSlot(size_t hub) { return slots_[hub].value; }
+
+ private:
+  struct alignas(64) Slot {
+    void* value = nullptr;
+  };
+  std::string name_;
+  core::SocketAddress address_;
+  uint32_t weight_;
+  std::atomic<bool> healthy_{true};
+  std::atomic<int64_t> ejected_until_{0};  // steady-clock nanoseconds
+  std::atomic<uint32_t> consecutive_failures_{0};
+  std::atomic<uint32_t> ejections_{0};  // how many times ejected in a row (backoff)
+  std::shared_ptr<metrics::EndpointMetrics> metrics_;
+  std::unique_ptr<Slot[]> slots_;
+};
+
+}  // namespace greenlb::balancer

@@ -1,0 +1,69 @@
+// A balancing policy's per-hub state, behind one interface (SPEC section 4).
+//
+// Pickers are owned by one hub and never lock. They choose an index into the hub's
+// current EndpointSet among the endpoints a Filter accepts; the Upstream decides what the
+// filter is (health, ejection, limits, endpoints a retry already tried) and what happens
+// when nothing passes (panic mode).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "balancer/endpoint_set.h"
+#include "conf/config.h"
+#include "core/time.h"
+
+namespace greenlb::balancer {
+
+// Per-request input to a pick.
+struct PickContext {
+  core::TimePoint now;
+  uint64_t hash = 0;  // the maglev key's hash (when the upstream hashes)
+  // Endpoints this request already tried: a retry avoids them when another exists.
+  static constexpr size_t kMaxTried = 8;
+  const Endpoint* tried[kMaxTried] = {};
+  size_t tried_count = 0;
+
+  bool wasTried(const Endpoint* e) const {
+    for (size_t i = 0; i < tried_count; ++i) {
+      if (tried[i] == e) return true;
+    }
+    return false;
+  }
+  void addTried(const Endpoint* e) {
+    if (tried_count < kMaxTried) tried[tried_count++] = e;
+  }
+};
+
+// Which endpoints a pick may return.
+struct Filter {
+  enum Mode : uint8_t {
+    kAvailable,  // healthy, not ejected, under max_connections, not tried
+    kAnyUntried,  // panic: health and ejection ignored
+    kAny,        // last resort: a tried endpoint again
+  };
+  Mode mode = kAvailable;
+  uint64_t max_connections = 0;  // 0 = unlimited
+
+  bool accepts(const Endpoint& e, const PickContext& ctx) const {
+    if (mode == kAny) return true;
+    if (ctx.wasTried(&e)) return false;
+    if (mode == kAnyUntried) return true;
+    if (!e.available(ctx.now)) return false;
+    return max_connections == 0 || e.inFlight() < static_cast<int64_t>(max_connections);
+  }
+};
+
+class Picker {
+ public:
+  virtual ~Picker() = default;
+  // The hub's endpoint set changed (also called once before the first pick).
+  virtual void reset(const EndpointSet& set) = 0;
+  // An index into `set` that `filter` accepts, or -1 when there is none.
+  virtual int pick(const EndpointSet& set, const PickContext& ctx, const Filter& filter) = 0;
+};
+
+// The policy of `balance` for hub `hub`; `seed` decorrelates the hubs' random choices.
+std::unique_ptr<Picker> makePicker(conf::Balance balance, size_t hub, uint64_t seed);
+
+}  // namespace greenlb::balancer

@@ -1,0 +1,189 @@
+#include "proxy/client_connection.h"
+
+#include <cstdio>
+#include <optional>
+
+#include "core/hub.h"
+#include "core/timeout.h"
+#include "proxy/http/error_response.h"
+#include "proxy/http/request_parser.h"
+#include "proxy/http_exchange.h"
+#include "proxy/hub_context.h"
+#include "proxy/listener_socket.h"
+#include "proxy/tcp_tunnel.h"
+#include "proxy/timed_io.h"
+
+namespace greenlb::proxy {
+
+using core::Clock;
+using metrics::ClientError;
+
+ClientConnection::ClientConnection(HubContext& hub, ListenerSocket& listener, int fd,
+                                   const core::SocketAddress& peer)
+    : stream_(fd), hub_(hub), listener_(listener), peer_(peer) {
+  hub_.addConnection(this);
+  ++listener_.connections;
+  listener_.metrics().connections_active.add(hub_.index(), 1);
+}
+
+ClientConnection::~ClientConnection() {
+  stream_.close();
+  --listener_.connections;
+  listener_.metrics().connections_active.add(hub_.index(), -1);
+  hub_.removeConnection(this);
+}
+
+void ClientConnection::start() {
+  active_ = true;
+  spawnServer();
+}
+
+void ClientConnection::spawnServer() {
+  if (hub_.hub().spawnDetached("conn", [this] { run(); }) == nullptr) {
+    // At the fiber stack limit (vm.max_map_count): shed this connection, keep the others.
+    delete this;
+  }
+}
+
+void ClientConnection::onIdleReadable(core::Socket&) {
+  active_ = true;
+  spawnServer();
+}
+
+void ClientConnection::onIdleTimeout(core::Socket&) { delete this; }
+
+bool ClientConnection::closeIfDormant() {
+  if (active_) return false;
+  delete this;
+  return true;
+}
+
+void ClientConnection::goDormant(core::Duration idle) {
+  active_ = false;
+  stream_.watchIdle(this, idle);
+}
+
+namespace {
+
+enum class HeadOutcome { parsed, closed, failed };
+
+// Reads and parses one request head into `head`. On failure it has answered the client
+// (or decided to close silently).
+HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
+                     metrics::ListenerMetrics& lm, InputWindow& in, http::RequestHead& head,
+                     core::TimePoint started) {
+  size_t hub = c.hub().index();
+  http::RequestParser parser(lc.limits.max_header_bytes);
+  std::optional<core::Timeout> deadline;  // armed only if the head is not all here already
+  auto answer = [&](int status, ClientError reason) {
+    lm.client_errors[static_cast<size_t>(reason)].add(hub);
+    char buf[512];
+    size_t n = http::writeErrorResponse(status, "", true, std::span<char>(buf, sizeof buf));
+    core::Timeout bound(lc.timeouts.client_idle);
+    (void)c.stream().writeAll(buf, n);
+    return HeadOutcome::failed;
+  };
+  for (;;) {
+    if (!in.empty()) {
+      switch (parser.parse(in.data(), head)) {
+        case http::ParseStatus::done:
+          return HeadOutcome::parsed;
+        case http::ParseStatus::error: {
+          http::ParseError e = parser.error();
+          return answer(http::statusFor(e), e == http::ParseError::header_too_large
+                                                 ? ClientError::too_large
+                                                 : ClientError::bad_request);
+        }
+        case http::ParseStatus::need_more:
+          break;
+      }
+    }
+    if (!in.ensureRoom()) return answer(431, ClientError::too_large);
+    core::Result<size_t> n = c.stream().tryRead(in.tail(), in.tailRoom());
+    if (!n.ok() && n.error().code == EAGAIN) {
+      if (!deadline) {
+        core::Duration left = lc.timeouts.client_header - (Clock::now() - started);
+        deadline.emplace(left);
+      }
+      core::Status st = c.stream().waitReadable();
+      if (!st.ok()) {
+        if (deadline->expired()) {
+          if (in.empty()) {
+            lm.client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub);
+            return HeadOutcome::closed;  // never said a word: no answer owed
+          }
+          return answer(408, ClientError::header_timeout);
+        }
+        return HeadOutcome::closed;  // killed, or the socket was closed under us
+      }
+      continue;
+    }
+    if (!n.ok() || *n == 0) {
+      if (!in.empty()) lm.client_errors[static_cast<size_t>(ClientError::reset)].add(hub);
+      return HeadOutcome::closed;
+    }
+    in.produced(*n);
+  }
+}
+
+}  // namespace
+
+void ClientConnection::run() {
+  if (listener_.protocol() == conf::Protocol::tcp) {
+    serveTcp(*this);
+    delete this;
+    return;
+  }
+  Generation* gen = hub_.acquire();
+  Generation* plan_gen = nullptr;
+  const ListenerPlan* plan = &listener_.planIn(*gen, &plan_gen);
+  InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes));
+  bool dormant = false;
+  core::Duration idle{};
+  for (;;) {
+    const conf::ListenerConfig& lc = *plan->config;
+    idle = lc.timeouts.client_idle;  // read now: the generation may be gone after release
+    core::TimePoint started = Clock::now();
+    http::RequestHead head;
+    in.unpin();
+    in.compact();
+    HeadOutcome h = readHead(*this, lc, *plan->metrics, in, head, started);
+    if (h != HeadOutcome::parsed) {
+      hub_.release(gen);
+      break;
+    }
+    in.pinHead(head.head_bytes);
+    uint64_t max = lc.limits.max_requests_per_connection;
+    bool keep_allowed = !listener_.stopped() && (max == 0 || requests + 1 < max);
+    bool keep;
+    {
+      HttpExchange exchange(*this, *plan_gen, *plan, head, in, started, keep_allowed);
+      keep = exchange.run();
+    }
+    ++requests;
+    hub_.release(gen);
+    if (!keep) break;
+    in.unpin();
+    in.compact();
+    if (in.empty()) {
+      // Nothing pipelined: one look at the socket, and dormancy if it has nothing either.
+      core::Result<size_t> n = stream_.tryRead(in.tail(), in.tailRoom());
+      if (!n.ok() && n.error().code == EAGAIN) {
+        dormant = true;
+        break;
+      }
+      if (!n.ok() || *n == 0) break;
+      in.produced(*n);
+    }
+    gen = hub_.acquire();
+    plan = &listener_.planIn(*gen, &plan_gen);
+  }
+  if (dormant) {
+    // The buffer goes back to the pool here; the socket's idle watcher wakes us.
+    goDormant(idle);
+    return;
+  }
+  delete this;
+}
+
+}  // namespace greenlb::proxy

@@ -1,0 +1,57 @@
+// A client connection. While it waits for its next request it is *dormant*: no fiber, no
+// buffer, only this small struct with the socket and its embedded event (DESIGN 2). The
+// socket's idle watcher spawns a fiber again when the client speaks, or closes the
+// connection when the keep-alive idle timeout passes.
+#pragma once
+
+#include <cstdint>
+
+#include "core/socket.h"
+#include "core/time.h"
+
+namespace greenlb::proxy {
+
+class HubContext;
+class ListenerSocket;
+
+class ClientConnection final : public core::IdleWatcher {
+ public:
+  ClientConnection(HubContext& hub, ListenerSocket& listener, int fd,
+                   const core::SocketAddress& peer);
+  ~ClientConnection();
+
+  // Serves the first request (a fresh connection gets a fiber at once). Deletes itself
+  // when it cannot.
+  void start();
+  // Closes a dormant connection (drain); a connection with a fiber closes after its
+  // current response instead.
+  bool closeIfDormant();
+  // Closes the socket under an active fiber, whose I/O then fails (graceful timeout).
+  void abort() { stream_.close(); }
+
+  core::Stream& stream() { return stream_; }
+  const core::SocketAddress& peer() const { return peer_; }
+  ListenerSocket& listener() { return listener_; }
+  HubContext& hub() { return hub_; }
+  bool active() const { return active_; }
+  uint64_t requests = 0;  // served on this connection
+
+  // Hub list of connections (intrusive).
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+
+ private:
+  void onIdleReadable(core::Socket&) override;
+  void onIdleTimeout(core::Socket&) override;
+  void spawnServer();
+  void run();  // the fiber: serves requests until dormant or closed
+  void goDormant(core::Duration idle);
+
+  core::Stream stream_;
+  HubContext& hub_;
+  ListenerSocket& listener_;
+  core::SocketAddress peer_;
+  bool active_ = false;  // a fiber is serving it
+};
+
+}  // namespace greenlb::proxy

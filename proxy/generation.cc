@@ -1,0 +1,83 @@
+#include "proxy/generation.h"
+
+#include "core/dns.h"
+#include "core/timeout.h"
+
+namespace greenlb::proxy {
+
+const ListenerPlan* Generation::findListener(const std::string& name) const {
+  for (const auto& l : listeners) {
+    if (l.config->name == name) return &l;
+  }
+  return nullptr;
+}
+
+int Generation::findUpstream(const std::string& name) const {
+  for (size_t i = 0; i < upstreams.size(); ++i) {
+    if (upstreams[i]->name() == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+namespace {
+
+// The static endpoints of an upstream, names resolved once (DNS discovery is separate).
+bool resolveEndpoints(balancer::Upstream& up, std::vector<std::shared_ptr<balancer::Endpoint>>* out,
+                      std::string* error) {
+  for (const auto& ep : up.config().endpoints) {
+    std::string name = ep.address.str();
+    if (auto ip = core::SocketAddress::fromIp(ep.address.host, ep.address.port)) {
+      out->push_back(up.makeEndpoint(name, *ip, ep.weight));
+      continue;
+    }
+    core::Timeout t(std::chrono::seconds(10));
+    auto addrs = core::resolve(ep.address.host, ep.address.port);
+    if (!addrs.ok()) {
+      *error = "upstream '" + up.name() + "': cannot resolve " + name + ": " +
+               addrs.error().message();
+      return false;
+    }
+    out->push_back(up.makeEndpoint(name, addrs->front(), ep.weight));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> config,
+                                            const Generation* previous, uint64_t number,
+                                            metrics::Registry& registry,
+                                            const std::vector<core::Hub*>& hubs,
+                                            std::string* error) {
+  auto gen = std::make_shared<Generation>(hubs.size());
+  gen->number = number;
+  gen->config = config;
+  for (const auto& uc : config->upstreams) {
+    if (previous != nullptr) {
+      int i = previous->findUpstream(uc.name);
+      if (i >= 0 && previous->upstreams[static_cast<size_t>(i)]->config() == uc) {
+        gen->upstreams.push_back(previous->upstreams[static_cast<size_t>(i)]);
+        continue;
+      }
+    }
+    auto up = std::make_shared<balancer::Upstream>(uc, registry, hubs);
+    if (!uc.dns) {
+      std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;
+      if (!resolveEndpoints(*up, &endpoints, error)) return nullptr;
+      up->setEndpoints(std::move(endpoints), /*hubs_running=*/false);
+    }
+    gen->upstreams.push_back(std::move(up));
+  }
+  for (const auto& lc : config->listeners) {
+    auto index = [&](const std::string& name) { return gen->findUpstream(name); };
+    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), {}};
+    for (const auto& up : gen->upstreams) {
+      plan.request_metrics.push_back(&registry.requests(lc.name, up->name()));
+    }
+    plan.request_metrics.push_back(&registry.requests(lc.name, ""));
+    gen->listeners.push_back(std::move(plan));
+  }
+  return gen;
+}
+
+}  // namespace greenlb::proxy

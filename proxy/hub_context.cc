@@ -1,0 +1,164 @@
+#include "proxy/hub_context.h"
+
+#include <algorithm>
+
+#include "core/timeout.h"
+#include "proxy/access_log.h"
+#include "proxy/client_connection.h"
+#include "proxy/listener_socket.h"
+#include "proxy/server.h"
+
+namespace greenlb::proxy {
+
+namespace {
+// How often a hub frees pools of departed endpoints, deletes finished listener sockets and
+// hands its access-log lines to the writer.
+constexpr core::Duration kHousekeepingInterval = std::chrono::milliseconds(200);
+constexpr int kSweepEvery = 25;  // housekeeping rounds per pool/listener sweep (5 s)
+}  // namespace
+
+HubContext::HubContext(Server& server, size_t index, core::Hub& hub)
+    : server_(server), index_(index), hub_(hub) {}
+
+HubContext::~HubContext() {
+  for (auto& e : pools_) e.endpoint->hubSlot(index_) = nullptr;
+}
+
+void HubContext::publish(std::shared_ptr<Generation> g) {
+  if (current_ != nullptr && current_->users(index_) > 0) retired_.push_back(current_);
+  current_ = std::move(g);
+}
+
+void HubContext::retire(Generation* g) {
+  auto it = std::find_if(retired_.begin(), retired_.end(),
+                         [g](const std::shared_ptr<Generation>& r) { return r.get() == g; });
+  if (it != retired_.end()) retired_.erase(it);
+}
+
+EndpointPool& HubContext::poolFor(balancer::Upstream& up, balancer::Endpoint& ep) {
+  void*& slot = ep.hubSlot(index_);
+  if (slot != nullptr) return *static_cast<EndpointPool*>(slot);
+  // First use of this endpoint on this hub: keep a reference so the pool can be swept
+  // when the endpoint has left every membership.
+  std::shared_ptr<balancer::Endpoint> owner;
+  for (const auto& e : up.hubEndpoints(index_).endpoints) {
+    if (e.get() == &ep) owner = e;
+  }
+  const conf::PoolConfig& pc = up.config().pool;
+  auto pool = std::make_unique<EndpointPool>(pc.max_idle_per_endpoint, pc.idle_timeout,
+                                             &up.metrics(), index_);
+  EndpointPool* raw = pool.get();
+  pools_.push_back(PoolEntry{std::move(owner), std::move(pool)});
+  slot = raw;
+  return *raw;
+}
+
+void HubContext::sweepPools() {
+  // An endpoint only this hub's pool refers to has left every membership (reload, DNS)
+  // and no request uses it: its idle connections can go.
+  for (size_t i = 0; i < pools_.size();) {
+    PoolEntry& e = pools_[i];
+    if (e.endpoint != nullptr && e.endpoint.use_count() == 1) {
+      e.endpoint->hubSlot(index_) = nullptr;
+      pools_[i] = std::move(pools_.back());
+      pools_.pop_back();
+      continue;
+    }
+    ++i;
+  }
+}
+
+ListenerSocket* HubContext::findListener(const std::string& name) {
+  for (auto& l : listeners_) {
+    if (l->name() == name) return l.get();
+  }
+  return nullptr;
+}
+
+void HubContext::addListener(std::unique_ptr<ListenerSocket> l) {
+  l->start();
+  listeners_.push_back(std::move(l));
+}
+
+void HubContext::retireListener(const std::string& name) {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (listeners_[i]->name() != name) continue;
+    listeners_[i]->stop();
+    retired_listeners_.push_back(std::move(listeners_[i]));
+    listeners_.erase(listeners_.begin() + static_cast<ptrdiff_t>(i));
+    return;
+  }
+}
+
+void HubContext::stopListeners() {
+  for (auto& l : listeners_) l->stop();
+}
+
+void HubContext::addConnection(ClientConnection* c) {
+  c->prev = nullptr;
+  c->next = connections_;
+  if (connections_ != nullptr) connections_->prev = c;
+  connections_ = c;
+  ++connection_count_;
+}
+
+void HubContext::removeConnection(ClientConnection* c) {
+  if (c->prev != nullptr) {
+    c->prev->next = c->next;
+  } else {
+    connections_ = c->next;
+  }
+  if (c->next != nullptr) c->next->prev = c->prev;
+  --connection_count_;
+  server_.connectionClosed();
+}
+
+size_t HubContext::activeConnections() const {
+  size_t n = 0;
+  for (ClientConnection* c = connections_; c != nullptr; c = c->next) n += c->active() ? 1 : 0;
+  return n;
+}
+
+void HubContext::startDrain() {
+  draining_ = true;
+  for (ClientConnection* c = connections_; c != nullptr;) {
+    ClientConnection* next = c->next;
+    c->closeIfDormant();
+    c = next;
+  }
+}
+
+size_t HubContext::closeAll() {
+  size_t n = 0;
+  for (ClientConnection* c = connections_; c != nullptr;) {
+    ClientConnection* next = c->next;
+    if (!c->closeIfDormant()) {
+      c->abort();  // its fiber's I/O fails and it unwinds
+      ++n;
+    }
+    c = next;
+  }
+  return n;
+}
+
+void HubContext::startHousekeeping() {
+  housekeeping_ = hub_.spawn(
+      [this] {
+        for (int round = 1;; ++round) {
+          if (!core::sleep(kHousekeepingInterval).ok()) return;
+          if (access_log_ != nullptr) access_log_->flush(index_);
+          if (round % kSweepEvery != 0) continue;
+          sweepPools();
+          for (size_t i = 0; i < retired_listeners_.size();) {
+            if (retired_listeners_[i]->connections == 0) {
+              retired_listeners_.erase(retired_listeners_.begin() + static_cast<ptrdiff_t>(i));
+              continue;
+            }
+            ++i;
+          }
+        }
+      },
+      "housekeeping");
+}
+
+}  // namespace greenlb::proxy

@@ -1,0 +1,101 @@
+#include "proxy/status_json.h"
+
+#include <chrono>
+
+#include "proxy/json_writer.h"
+#include "proxy/server.h"
+
+namespace greenlb::proxy {
+namespace {
+
+// A steady-clock instant as Unix seconds (for ejected_until).
+double toUnixSeconds(core::TimePoint t) {
+  auto system_now = std::chrono::system_clock::now();
+  auto delta = t - core::Clock::now();
+  return std::chrono::duration<double>(system_now.time_since_epoch() + delta).count();
+}
+
+uint64_t totalOf(const metrics::StatusCounters& c) {
+  uint64_t sum = 0;
+  c.forEach([&](int, uint64_t n) { sum += n; });
+  return sum;
+}
+
+}  // namespace
+
+std::string statusJson(Server& server, const std::string& version) {
+  const Generation& gen = server.currentGeneration();
+  core::TimePoint now = core::Clock::now();
+  JsonWriter w;
+  w.beginObject();
+  w.key("version").value(version);
+  w.key("generation").value(gen.number);
+  w.key("draining").value(server.draining());
+  w.key("ready").value(server.ready());
+  w.key("open_connections").value(server.openConnections());
+
+  w.key("listeners").beginArray();
+  for (const auto& l : gen.listeners) {
+    const conf::ListenerConfig& lc = *l.config;
+    uint64_t requests = 0;
+    for (const auto* rm : l.request_metrics) requests += totalOf(rm->requests);
+    w.beginObject();
+    w.key("name").value(lc.name);
+    w.key("listen").value(lc.listen.str());
+    w.key("protocol").value(conf::toString(lc.protocol));
+    w.key("tls").value(lc.tls.has_value());
+    w.key("connections_active").value(l.metrics->connections_active.value());
+    w.key("connections_accepted").value(l.metrics->connections_accepted.value());
+    w.key("requests_total").value(requests);
+    w.endObject();
+  }
+  w.endArray();
+
+  w.key("upstreams").beginArray();
+  for (const auto& up : gen.upstreams) {
+    const conf::UpstreamConfig& uc = up->config();
+    w.beginObject();
+    w.key("name").value(uc.name);
+    w.key("balance").value(conf::toString(uc.balance));
+    w.key("panic").value(up->inPanic());
+    w.key("panic_enabled").value(uc.panic);
+    w.key("pool_idle").value(up->metrics().pool_idle.value());
+    w.key("retries_total").value(up->metrics().retries.value());
+    w.key("endpoints").beginArray();
+    auto set = up->snapshot();
+    for (const auto& ep : set->endpoints) {
+      w.beginObject();
+      w.key("address").value(ep->name());
+      w.key("weight").value(static_cast<uint64_t>(ep->weight()));
+      w.key("healthy").value(ep->healthy());
+      w.key("ejected_until");
+      if (ep->ejectedAt(now)) {
+        w.value(toUnixSeconds(ep->ejectedUntil()));
+      } else {
+        w.null();
+      }
+      w.key("in_flight").value(ep->inFlight());
+      w.key("requests_total").value(totalOf(ep->metrics().requests));
+      w.key("connect_failures_total").value(ep->metrics().connect_failures.value());
+      w.endObject();
+    }
+    w.endArray();
+    w.endObject();
+  }
+  w.endArray();
+
+  w.key("hubs").beginArray();
+  for (size_t i = 0; i < server.hubCount(); ++i) {
+    const core::HubCounters& c = server.hubContext(i).hub().counters();
+    w.beginObject();
+    w.key("id").value(static_cast<uint64_t>(i));
+    w.key("fibers").value(c.fibers.load(std::memory_order_relaxed));
+    w.key("loop_lag_seconds").value(c.loop_lag_seconds.load(std::memory_order_relaxed));
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+  return w.str();
+}
+
+}  // namespace greenlb::proxy

@@ -1,0 +1,75 @@
+#include "proxy/tcp_tunnel.h"
+
+#include "core/hub.h"
+#include "core/timeout.h"
+#include "proxy/client_connection.h"
+#include "proxy/generation.h"
+#include "proxy/hub_context.h"
+#include "proxy/listener_socket.h"
+#include "proxy/tunnel.h"
+
+namespace greenlb::proxy {
+
+using core::Clock;
+
+void serveTcp(ClientConnection& client) {
+  HubContext& hub = client.hub();
+  size_t h = hub.index();
+  Generation* gen = hub.acquire();
+  Generation* owner = nullptr;
+  const ListenerPlan& plan = client.listener().planIn(*gen, &owner);
+  const conf::ListenerConfig& lc = *plan.config;
+  int index = owner->findUpstream(lc.upstream);
+  if (index < 0) {
+    hub.release(gen);
+    return;
+  }
+  balancer::Upstream& up = *owner->upstreams[static_cast<size_t>(index)];
+  const conf::UpstreamConfig& uc = up.config();
+  balancer::PickContext ctx;
+  core::Stream upstream;
+  balancer::Endpoint* ep = nullptr;
+  for (uint32_t attempt = 0; attempt <= uc.retry.attempts; ++attempt) {
+    ctx.now = Clock::now();
+    balancer::PickFailure why;
+    ep = up.pick(h, ctx, &why);
+    if (ep == nullptr) {
+      auto reason = why == balancer::PickFailure::limits ? metrics::Unavailable::limits
+                                                         : metrics::Unavailable::no_healthy;
+      up.metrics().unavailable[static_cast<size_t>(reason)].add(h);
+      break;
+    }
+    ctx.addTried(ep);
+    core::TimePoint t0 = Clock::now();
+    core::Status st;
+    bool timed_out;
+    {
+      core::Timeout t(uc.timeouts.connect);
+      st = upstream.connectTo(ep->address());
+      timed_out = t.expired();
+    }
+    if (st.ok()) {
+      up.metrics().connect_duration.observe(h, core::toSeconds(Clock::now() - t0));
+      break;
+    }
+    if (st.error().cancelled()) break;
+    ep->metrics().connect_failures.add(h);
+    if (timed_out) up.metrics().timeouts[static_cast<size_t>(metrics::TimeoutKind::connect)].add(h);
+    up.reportFailure(*ep, Clock::now());
+    ep = nullptr;
+    if (attempt < uc.retry.attempts) up.metrics().retries.add(h);
+  }
+  if (ep == nullptr || !upstream.valid()) {
+    hub.release(gen);
+    return;  // closing is all an L4 client can be told
+  }
+  up.reportSuccess(*ep);
+  ep->beginRequest();
+  TunnelResult t = runTunnel(client.stream(), upstream, lc.timeouts.tunnel_idle);
+  ep->endRequest();
+  plan.metrics->bytes_received.add(h, t.a_to_b);
+  plan.metrics->bytes_sent.add(h, t.b_to_a);
+  hub.release(gen);
+}
+
+}  // namespace greenlb::proxy

@@ -1,0 +1,73 @@
+// Idle keep-alive connections to one endpoint, kept by one hub (SPEC [upstream.pool]).
+//
+// An idle connection has no fiber: its socket's idle watcher hears the upstream closing it
+// (or the idle timeout passing) and drops it from the pool. Reuse is LIFO, so the warmest
+// connection goes first and the cold ones age out.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/socket.h"
+#include "core/time.h"
+
+namespace greenlb::metrics {
+struct UpstreamMetrics;
+}
+
+namespace greenlb::proxy {
+
+class EndpointPool;
+
+// A connection to an upstream endpoint, in use by one request or idle in its pool.
+class UpstreamConnection final : public core::IdleWatcher {
+ public:
+  explicit UpstreamConnection(EndpointPool* pool) : pool_(pool) {}
+  core::Stream& stream() { return stream_; }
+  uint64_t requests = 0;  // served on this connection so far
+
+ private:
+  friend class EndpointPool;
+  void onIdleReadable(core::Socket&) override;
+  void onIdleTimeout(core::Socket&) override;
+
+  core::Stream stream_;
+  EndpointPool* pool_;
+  UpstreamConnection* prev_ = nullptr;
+  UpstreamConnection* next_ = nullptr;
+};
+
+class EndpointPool {
+ public:
+  EndpointPool(uint32_t max_idle, core::Duration idle_timeout, metrics::UpstreamMetrics* metrics,
+               size_t hub)
+      : max_idle_(max_idle), idle_timeout_(idle_timeout), metrics_(metrics), hub_(hub) {}
+  ~EndpointPool();
+  EndpointPool(const EndpointPool&) = delete;
+  EndpointPool& operator=(const EndpointPool&) = delete;
+
+  // The most recently used idle connection, or null.
+  std::unique_ptr<UpstreamConnection> take();
+  // A new, unconnected connection object belonging to this pool.
+  std::unique_ptr<UpstreamConnection> fresh() { return std::make_unique<UpstreamConnection>(this); }
+  // Keeps `c` for reuse (or closes it when the pool is full or closing).
+  void give(std::unique_ptr<UpstreamConnection> c);
+  // Closes every idle connection; later give()s close theirs (the endpoint left).
+  void close();
+
+  size_t idle() const { return idle_; }
+
+ private:
+  friend class UpstreamConnection;
+  void drop(UpstreamConnection* c);  // idle connection died: unlink and delete
+
+  uint32_t max_idle_;
+  core::Duration idle_timeout_;
+  metrics::UpstreamMetrics* metrics_;
+  size_t hub_;
+  bool closed_ = false;
+  size_t idle_ = 0;
+  UpstreamConnection* head_ = nullptr;  // most recently returned
+};
+
+}  // namespace greenlb::proxy
