@@ -20,6 +20,12 @@ Upstream::Upstream(conf::UpstreamConfig config, metrics::Registry& registry,
   }
 }
 
+void Upstream::start() {
+  // Health checks and DNS discovery attach here (balancer/health_checker, dns_discovery).
+}
+
+void Upstream::stop() {}
+
 std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
                                                  const core::SocketAddress& at, uint32_t weight) {
   return std::make_shared<Endpoint>(name, at, weight, hubs_.size(),

@@ -35,6 +35,12 @@ class Upstream {
   metrics::UpstreamMetrics& metrics() const { return *metrics_; }
   size_t hubCount() const { return hubs_.size(); }
 
+  // Starts the upstream's background work once it serves traffic (active health checks,
+  // DNS discovery), as fibers spread over the hubs; stop() ends it when a reload retires
+  // the upstream or the process shuts down. Called on hub 0.
+  void start();
+  void stop();
+
   // A new endpoint of this upstream, its metrics registered under (upstream, name).
   std::shared_ptr<Endpoint> makeEndpoint(const std::string& name, const core::SocketAddress& at,
                                          uint32_t weight);

@@ -135,6 +135,23 @@ bool Server::bindListeners(const conf::Config& config, const Generation* previou
 void Server::publish(std::shared_ptr<Generation> gen,
                      std::vector<std::vector<std::unique_ptr<ListenerSocket>>> fresh,
                      const std::vector<std::string>& removed) {
+  // Background work (health checks, DNS discovery) follows the upstream objects: new ones
+  // start, ones no longer used stop; carried-over ones keep running.
+  auto contains = [](const Generation* g, const balancer::Upstream* up) {
+    if (g == nullptr) return false;
+    for (const auto& u : g->upstreams) {
+      if (u.get() == up) return true;
+    }
+    return false;
+  };
+  for (const auto& up : gen->upstreams) {
+    if (!contains(generation_.get(), up.get())) up->start();
+  }
+  if (generation_ != nullptr) {
+    for (const auto& up : generation_->upstreams) {
+      if (!contains(gen.get(), up.get())) up->stop();
+    }
+  }
   generation_ = gen;
   generation_number_.store(gen->number, std::memory_order_relaxed);
   AccessLog* log = access_log_.get();
@@ -188,6 +205,7 @@ void Server::mainFiber() {
   drain();
   signals.kill();
   (void)signals.join();
+  for (const auto& up : generation_->upstreams) up->stop();
 }
 
 void Server::signalLoop() {
