@@ -54,4 +54,14 @@ HistogramSnapshot Histogram::snapshot() const {
   return s;
 }
 
+std::vector<uint64_t> StatusCounters::sums() const {
+  std::vector<uint64_t> totals(kSlots);
+  for (size_t hub = 0; hub < cells_.hubs(); ++hub) {
+    for (size_t slot = 0; slot < kSlots; ++slot) {
+      totals[slot] += cells_.at(hub, slot).load(std::memory_order_relaxed);
+    }
+  }
+  return totals;
+}
+
 }  // namespace greenlb::metrics
