@@ -2,10 +2,12 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <locale>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace greenlb::metrics {
 namespace {
@@ -91,84 +93,74 @@ std::string_view unitOf(std::string_view family) {
   return {};
 }
 
-// name{labels[,extra="value"]} — the value part of `extra` is written by `extra_value`.
-template <class ExtraValue>
-void writeSeries(std::ostream& out, std::string_view name, std::string_view suffix,
-                 const ClientMetric& m, std::string_view extra, ExtraValue&& extra_value) {
-  out << name << suffix;
-  if (m.label.empty() && extra.empty()) return;
-  char sep = '{';
-  for (const auto& l : m.label) {
-    out << sep << l.name << "=\"";
-    writeEscaped(out, l.value);
-    out << '"';
-    sep = ',';
-  }
-  if (!extra.empty()) {
-    out << sep << extra << "=\"";
-    extra_value();
-    out << '"';
-  }
-  out << '}';
-}
+// Writes the sample lines of one metric: name+suffix, its labels plus an optional numeric
+// one (le, quantile), the value.
+class SampleWriter {
+ public:
+  SampleWriter(std::ostream& out, std::string_view name, const ClientMetric& m)
+      : out_(out), name_(name), m_(m) {}
 
-void writeSeries(std::ostream& out, std::string_view name, std::string_view suffix,
-                 const ClientMetric& m) {
-  writeSeries(out, name, suffix, m, {}, [] {});
-}
+  template <class V>
+  void line(std::string_view suffix, V value) {
+    line(suffix, {}, 0, value);
+  }
+  template <class V>
+  void line(std::string_view suffix, std::string_view label, double label_value, V value) {
+    out_ << name_ << suffix;
+    char sep = '{';
+    for (const auto& l : m_.label) {
+      out_ << sep << l.name << "=\"";
+      writeEscaped(out_, l.value);
+      out_ << '"';
+      sep = ',';
+    }
+    if (!label.empty()) {
+      out_ << sep << label << "=\"";
+      writeDouble(out_, label_value, true);
+      out_ << '"';
+      sep = ',';
+    }
+    if (sep == ',') out_ << '}';
+    out_ << ' ';
+    if constexpr (std::is_floating_point_v<V>) {
+      writeDouble(out_, value);
+    } else {
+      out_ << value;
+    }
+    out_ << '\n';
+  }
+
+ private:
+  std::ostream& out_;
+  std::string_view name_;
+  const ClientMetric& m_;
+};
 
 void writeSamples(std::ostream& out, const MetricFamily& f, const ClientMetric& m) {
-  const std::string_view name = f.name;
+  SampleWriter w(out, f.name, m);
   switch (f.type) {
     case MetricType::Counter:
-      writeSeries(out, name, "", m);
-      out << ' ';
-      writeDouble(out, m.counter.value);
-      out << '\n';
+      w.line("", m.counter.value);
       break;
     case MetricType::Gauge:
-      writeSeries(out, name, "", m);
-      out << ' ';
-      writeDouble(out, m.gauge.value);
-      out << '\n';
+      w.line("", m.gauge.value);
       break;
     case MetricType::Untyped:
-      writeSeries(out, name, "", m);
-      out << ' ';
-      writeDouble(out, m.untyped.value);
-      out << '\n';
+      w.line("", m.untyped.value);
       break;
     case MetricType::Summary:
-      for (const auto& q : m.summary.quantile) {
-        writeSeries(out, name, "", m, "quantile", [&] { writeDouble(out, q.quantile, true); });
-        out << ' ';
-        writeDouble(out, q.value);
-        out << '\n';
-      }
-      writeSeries(out, name, "_sum", m);
-      out << ' ';
-      writeDouble(out, m.summary.sample_sum);
-      out << '\n';
-      writeSeries(out, name, "_count", m);
-      out << ' ' << m.summary.sample_count << '\n';
+      for (const auto& q : m.summary.quantile) w.line("", "quantile", q.quantile, q.value);
+      w.line("_sum", m.summary.sample_sum);
+      w.line("_count", m.summary.sample_count);
       break;
     case MetricType::Histogram: {
-      bool has_inf = false;
-      for (const auto& b : m.histogram.bucket) {
-        has_inf = has_inf || std::isinf(b.upper_bound);
-        writeSeries(out, name, "_bucket", m, "le", [&] { writeDouble(out, b.upper_bound, true); });
-        out << ' ' << b.cumulative_count << '\n';
+      const auto& h = m.histogram;
+      for (const auto& b : h.bucket) w.line("_bucket", "le", b.upper_bound, b.cumulative_count);
+      if (h.bucket.empty() || !std::isinf(h.bucket.back().upper_bound)) {
+        w.line("_bucket", "le", std::numeric_limits<double>::infinity(), h.sample_count);
       }
-      if (!has_inf) {
-        writeSeries(out, name, "_bucket", m, "le", [&] { out << "+Inf"; });
-        out << ' ' << m.histogram.sample_count << '\n';
-      }
-      writeSeries(out, name, "_sum", m);
-      out << ' ';
-      writeDouble(out, m.histogram.sample_sum);
-      out << '\n';
-      writeSeries(out, name, "_count", m);
-      out << ' ' << m.histogram.sample_count << '\n';
+      w.line("_sum", h.sample_sum);
+      w.line("_count", h.sample_count);
       break;
     }
   }

@@ -17,8 +17,8 @@ size_t checkedHubs(size_t hubs) {
 CellBlocks::CellBlocks(size_t hubs, size_t words)
     : hubs_(checkedHubs(hubs)),
       words_(words),
-      lines_per_hub_((words + kWordsPerLine - 1) / kWordsPerLine),
-      lines_(new Line[hubs_ * lines_per_hub_]) {}
+      chunks_per_hub_((words + kWordsPerChunk - 1) / kWordsPerChunk),
+      chunks_(new Chunk[hubs_ * chunks_per_hub_]) {}
 
 uint64_t CellBlocks::sum(size_t word) const {
   uint64_t total = 0;

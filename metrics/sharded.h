@@ -32,8 +32,11 @@ inline constexpr double kLatencyBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 
 namespace detail {
 
-inline constexpr size_t kCacheLine = 64;
-inline constexpr size_t kWordsPerLine = kCacheLine / sizeof(uint64_t);
+// Hubs' cells are this far apart: two cache lines, because x86's adjacent-line prefetcher
+// fetches lines in pairs, so neighbours one line apart still bounce (folly and abseil use
+// 128 on x86-64 for the same reason).
+inline constexpr size_t kShardAlign = 128;
+inline constexpr size_t kWordsPerChunk = kShardAlign / sizeof(uint64_t);
 
 // `hubs` when it is 1..kMaxHubs; throws std::invalid_argument otherwise.
 size_t checkedHubs(size_t hubs);
@@ -43,8 +46,8 @@ inline void bump(std::atomic<uint64_t>& cell, uint64_t n) {
   cell.store(cell.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-// `hubs` blocks of `words` 64-bit cells, each block starting on its own cache line, so
-// two hubs never write the same line.
+// `hubs` blocks of `words` 64-bit cells, each block starting on its own kShardAlign
+// boundary, so two hubs never write the same (or an adjacent) cache line.
 class CellBlocks {
  public:
   CellBlocks(size_t hubs, size_t words);
@@ -53,7 +56,7 @@ class CellBlocks {
   size_t words() const { return words_; }
   std::atomic<uint64_t>& at(size_t hub, size_t word) {
     assert(hub < hubs_ && word < words_);
-    return lines_[hub * lines_per_hub_ + word / kWordsPerLine].word[word % kWordsPerLine];
+    return chunks_[hub * chunks_per_hub_ + word / kWordsPerChunk].word[word % kWordsPerChunk];
   }
   const std::atomic<uint64_t>& at(size_t hub, size_t word) const {
     return const_cast<CellBlocks*>(this)->at(hub, word);
@@ -62,13 +65,13 @@ class CellBlocks {
   uint64_t sum(size_t word) const;
 
  private:
-  struct alignas(kCacheLine) Line {
-    std::atomic<uint64_t> word[kWordsPerLine];  // zero: atomics value-initialize (C++20)
+  struct alignas(kShardAlign) Chunk {
+    std::atomic<uint64_t> word[kWordsPerChunk];  // zero: atomics value-initialize (C++20)
   };
   size_t hubs_;
   size_t words_;
-  size_t lines_per_hub_;
-  std::unique_ptr<Line[]> lines_;
+  size_t chunks_per_hub_;
+  std::unique_ptr<Chunk[]> chunks_;
 };
 
 }  // namespace detail

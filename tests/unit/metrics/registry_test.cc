@@ -16,6 +16,7 @@
 #include "core/hub.h"
 #include "metrics/catalog.h"
 #include "tests/unit/metrics/exposition_parser.h"
+#include "tests/unit/metrics/hub_threads.h"
 
 namespace greenlb::metrics {
 namespace {
@@ -30,18 +31,9 @@ Exposition scrape(const Registry& r) {
   return parse(r.serialize(false));
 }
 
-// Runs fn(hub) on one thread per hub index while scrapes run alongside.
-template <class Fn>
-void countOnHubs(const Registry& r, Fn fn) {
-  std::atomic<bool> done{false};
-  std::thread scraper([&] {
-    while (!done.load()) (void)r.serialize(false);
-  });
-  std::vector<std::thread> hubs;
-  for (size_t hub = 0; hub < kHubs; ++hub) hubs.emplace_back([&fn, hub] { fn(hub); });
-  for (auto& t : hubs) t.join();
-  done = true;
-  scraper.join();
+template <class Count>
+void countOnHubs(const Registry& r, Count count) {
+  testing::countOnHubThreads(kHubs, count, [&r] { (void)r.serialize(false); });
 }
 
 TEST(Registry, GetOrCreateReturnsTheSameObjects) {

@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 #include <vector>
+
+#include "tests/unit/metrics/hub_threads.h"
 
 namespace greenlb::metrics {
 namespace {
@@ -15,26 +15,12 @@ namespace {
 constexpr size_t kThreads = 4;
 constexpr uint64_t kAdds = 100'000;
 
-// Runs fn(hub) on kThreads threads, one per hub index, while `reader` runs on another
-// thread until they are done (the scrape racing the writers, as in production).
-template <class Fn, class Reader>
-void onHubs(Fn fn, Reader reader) {
-  std::atomic<bool> done{false};
-  std::thread scraper([&] {
-    while (!done.load()) reader();
-  });
-  std::vector<std::thread> writers;
-  for (size_t hub = 0; hub < kThreads; ++hub) writers.emplace_back([&fn, hub] { fn(hub); });
-  for (auto& t : writers) t.join();
-  done = true;
-  scraper.join();
-}
-
 TEST(Counter, SumsEveryHubsAddsExactly) {
   Counter c(kThreads);
   uint64_t last_seen = 0;
   bool monotonic = true;
-  onHubs(
+  testing::countOnHubThreads(
+      kThreads,
       [&](size_t hub) {
         for (uint64_t i = 0; i < kAdds; ++i) c.add(hub);
       },
@@ -65,7 +51,8 @@ TEST(Counter, HubCountIsChecked) {
 
 TEST(Gauge, SumsSignedDeltasAcrossHubs) {
   Gauge g(kThreads);
-  onHubs(
+  testing::countOnHubThreads(
+      kThreads,
       [&](size_t hub) {
         // Each hub opens kAdds and closes all but `hub` of them.
         for (uint64_t i = 0; i < kAdds; ++i) g.add(hub, 1);
@@ -99,7 +86,8 @@ TEST(Histogram, BucketsSumAndCountAreExact) {
 
 TEST(Histogram, SumsEveryHubsObservationsExactly) {
   Histogram h(kThreads, kLatencyBuckets);
-  onHubs(
+  testing::countOnHubThreads(
+      kThreads,
       [&](size_t hub) {
         // Binary fractions, so that the sums are exact whatever the order.
         for (uint64_t i = 0; i < kAdds; ++i) h.observe(hub, i % 2 == 0 ? 0.0078125 : 0.5);
@@ -155,7 +143,8 @@ TEST(StatusCounters, CountsExactCodesAndVisitsOnlyThoseSeen) {
 
 TEST(StatusCounters, SumsEveryHubsAddsExactly) {
   StatusCounters s(kThreads);
-  onHubs(
+  testing::countOnHubThreads(
+      kThreads,
       [&](size_t hub) {
         for (uint64_t i = 0; i < kAdds; ++i) s.add(hub, i % 4 == 0 ? 503 : 200);
       },
