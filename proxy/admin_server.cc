@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/timeout.h"
+#include "metrics/exposition.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/http/request_parser.h"
 #include "proxy/server.h"
@@ -36,12 +37,6 @@ std::string_view reason(int status) {
     case 431: return "Request Header Fields Too Large";
     default: return "Service Unavailable";
   }
-}
-
-bool wantsOpenMetrics(const http::RequestHead& head) {
-  const http::Header* accept = head.find("accept");
-  return accept != nullptr &&
-         accept->value.find("application/openmetrics-text") != std::string_view::npos;
 }
 
 std::string_view pathOf(std::string_view target) {
@@ -134,10 +129,10 @@ void AdminServer::serve(core::Stream conn) {
       std::string_view path = pathOf(head.target);
       bool get = head.method == "GET" || head.method == "HEAD";
       if (path == "/metrics" && get) {
-        bool om = wantsOpenMetrics(head);
+        const http::Header* accept = head.find("accept");
+        bool om = accept != nullptr && metrics::wantsOpenMetrics(accept->value);
         reply.body = server_.registry().serialize(om);
-        reply.content_type = om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-                                : "text/plain; version=0.0.4; charset=utf-8";
+        reply.content_type = om ? metrics::kOpenMetricsContentType : metrics::kPrometheusContentType;
       } else if (path == "/healthz" && get) {
         reply.body = "ok\n";
       } else if (path == "/readyz" && get) {

@@ -139,6 +139,7 @@ void ClientConnection::run() {
   const ListenerPlan* plan = &listener_.planIn(*gen, &plan_gen);
   InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes));
   bool dormant = false;
+  bool linger = false;  // closing after an error while the client may still be sending
   core::Duration idle{};
   for (;;) {
     const conf::ListenerConfig& lc = *plan->config;
@@ -150,6 +151,7 @@ void ClientConnection::run() {
     HeadOutcome h = readHead(*this, lc, *plan->metrics, in, head, started);
     if (h != HeadOutcome::parsed) {
       hub_.release(gen);
+      linger = h == HeadOutcome::failed;
       break;
     }
     in.pinHead(head.head_bytes);
@@ -159,6 +161,7 @@ void ClientConnection::run() {
     {
       HttpExchange exchange(*this, *plan_gen, *plan, head, in, started, keep_allowed);
       keep = exchange.run();
+      linger = !keep && !exchange.requestFullyRead();
     }
     ++requests;
     hub_.release(gen);
@@ -183,7 +186,25 @@ void ClientConnection::run() {
     goDormant(idle);
     return;
   }
+  if (linger) lingeringClose();
   delete this;
+}
+
+void ClientConnection::lingeringClose() {
+  // Closing with unread input makes the kernel send a reset, which can destroy the error
+  // response before the client reads it. So: end our side, then drain what the client is
+  // still sending, for a bounded time and amount (nginx's lingering_close).
+  if (!stream_.shutdownWrite().ok()) return;
+  constexpr core::Duration kLinger = std::chrono::seconds(1);
+  constexpr size_t kMaxDrain = 1024 * 1024;
+  char sink[4096];
+  size_t drained = 0;
+  core::Timeout t(kLinger);
+  while (drained < kMaxDrain) {
+    core::Result<size_t> n = stream_.readSome(sink, sizeof sink);
+    if (!n.ok() || *n == 0) return;
+    drained += *n;
+  }
 }
 
 }  // namespace greenlb::proxy

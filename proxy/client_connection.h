@@ -46,6 +46,7 @@ class ClientConnection final : public core::IdleWatcher {
   void spawnServer();
   void run();  // the fiber: serves requests until dormant or closed
   void goDormant(core::Duration idle);
+  void lingeringClose();
 
   core::Stream stream_;
   HubContext& hub_;

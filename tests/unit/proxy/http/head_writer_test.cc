@@ -153,6 +153,16 @@ TEST(WriteUpstreamRequestHead, Http10ExpectIsDropped) {
             "POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n");
 }
 
+TEST(WriteUpstreamRequestHead, Http10WithoutHostGetsTheDefaultHost) {
+  ForwardInfo info;
+  info.default_host = "10.0.0.9:8080";
+  EXPECT_EQ(upstream("GET /x HTTP/1.0\r\n\r\n", info),
+            "GET /x HTTP/1.1\r\nHost: 10.0.0.9:8080\r\n\r\n");
+  // A request with a Host keeps its own.
+  EXPECT_EQ(upstream("GET /x HTTP/1.0\r\nHost: a\r\n\r\n", info),
+            "GET /x HTTP/1.1\r\nHost: a\r\nX-Forwarded-Host: a\r\n\r\n");
+}
+
 TEST(WriteUpstreamRequestHead, WebSocketUpgrade) {
   ForwardInfo info = defaultForward();
   info.upgrade = true;

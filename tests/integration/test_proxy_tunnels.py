@@ -1,0 +1,86 @@
+"""Upgrade tunnels (WebSocket) and tcp listeners (issue 4, SPEC 3)."""
+import asyncio
+import socket
+import time
+
+import websockets
+
+from greenlb_testlib import Greenlb, ScriptServer, basic_config, free_port
+
+
+def test_websocket_echo_through_the_proxy():
+    with ScriptServer("websocket_echo.py") as ws_server:
+        text, port, _ = basic_config([ws_server.address])
+        with Greenlb(text) as lb:
+            async def talk():
+                async with websockets.connect(f"ws://127.0.0.1:{port}/chat", max_size=None) as ws:
+                    replies = []
+                    for i in range(50):
+                        await ws.send(f"message {i}")
+                        replies.append(await ws.recv())
+                    big = b"B" * (2 << 20)
+                    await ws.send(big)
+                    echoed = await ws.recv()
+                    return replies, echoed == big
+            replies, big_ok = asyncio.run(asyncio.wait_for(talk(), 30))
+            assert replies == [f"message {i}" for i in range(50)]
+            assert big_ok
+            assert lb.metric("greenlb_requests_total", listener="web", code="101") == 1
+
+
+def test_websocket_tunnel_idle_timeout_closes_it():
+    with ScriptServer("websocket_echo.py") as ws_server:
+        text, port, _ = basic_config([ws_server.address], listener_extra="""
+  [listener.timeouts]
+  tunnel_idle = "300ms"
+""")
+        with Greenlb(text) as lb:
+            async def idle():
+                async with websockets.connect(f"ws://127.0.0.1:{port}/", ping_interval=None) as ws:
+                    await ws.send("hi")
+                    assert await ws.recv() == "hi"
+                    start = time.monotonic()
+                    try:
+                        await ws.recv()
+                    except websockets.ConnectionClosed:
+                        return time.monotonic() - start
+            elapsed = asyncio.run(asyncio.wait_for(idle(), 10))
+            assert elapsed is not None and 0.2 < elapsed < 3
+
+
+def test_tcp_listener_is_an_l4_tunnel():
+    with ScriptServer("tcp_echo.py") as echo:
+        port, admin = free_port(), free_port()
+        text = f"""
+[admin]
+listen = "127.0.0.1:{admin}"
+
+[access_log]
+path = "off"
+
+[[listener]]
+name = "db"
+listen = "127.0.0.1:{port}"
+protocol = "tcp"
+upstream = "echo"
+
+[[upstream]]
+name = "echo"
+endpoints = ["{echo.address}"]
+"""
+        with Greenlb(text) as lb:
+            payload = bytes(range(256)) * 4096  # 1 MiB of every byte value
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+                received = b""
+                while chunk := s.recv(65536):
+                    received += chunk
+            assert received == payload
+            # Several at once.
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(20)]
+            for i, s in enumerate(socks):
+                s.sendall(b"conn %d\n" % i)
+            for i, s in enumerate(socks):
+                assert s.recv(100) == b"conn %d\n" % i
+                s.close()

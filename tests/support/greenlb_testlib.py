@@ -1,0 +1,337 @@
+"""Helpers for greenlb's integration tests: the real binary, real upstream processes, real
+sockets, all on 127.0.0.1. Every wait is bounded.
+
+    with Upstream("a") as a, Greenlb(config_text) as lb:
+        status, headers, body = http_get(lb.port("web"), "/")
+"""
+import http.client
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PYTHON = "/usr/bin/python3"  # Debian's, with python3-h11 and python3-websockets
+GREENLB_BIN = os.environ.get("GREENLB_BIN", str(ROOT / "build" / "greenlb"))
+SUPPORT = pathlib.Path(__file__).resolve().parent
+
+
+def free_port():
+    """A port nothing listens on right now (the kernel's choice for an ephemeral bind)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Upstream:
+    """tests/support/upstream_server.py in its own process."""
+
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None):
+        self.name = name
+        self.port = port or free_port()
+        args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
+                "--name", name, "--mode", mode]
+        if idle_close:
+            args += ["--idle-close", str(idle_close)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            self.stop()
+            raise RuntimeError(f"upstream {name} did not start")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def get_json(self, path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            return json.loads(r.read())
+
+    def stats(self):
+        return self.get_json("/_stats")
+
+    def requests(self):
+        return self.get_json("/_requests")
+
+    def set_health(self, healthy):
+        urllib.request.urlopen(
+            f"http://127.0.0.1:{self.port}/_health/{'up' if healthy else 'down'}", timeout=5).read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Greenlb:
+    """The greenlb binary running `config` (TOML text) from a temp dir."""
+
+    def __init__(self, config, start=True, extra_files=None, env=None):
+        self.dir = tempfile.TemporaryDirectory(prefix="greenlb-test-")
+        self.path = pathlib.Path(self.dir.name) / "greenlb.toml"
+        for name, content in (extra_files or {}).items():
+            (pathlib.Path(self.dir.name) / name).write_text(content)
+        self.path.write_text(config)
+        self.log_path = pathlib.Path(self.dir.name) / "greenlb.log"
+        self.proc = None
+        self.env = env
+        if start:
+            self.start()
+
+    # --- process ---
+    def start(self, wait_ready=True):
+        self.log_file = open(self.log_path, "w")
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = subprocess.Popen([GREENLB_BIN, "-c", str(self.path)], stdout=self.log_file,
+                                     stderr=subprocess.STDOUT, env=env)
+        if wait_ready:
+            wait_until(lambda: self.proc.poll() is not None or self.ready(), timeout=15,
+                       what="greenlb /readyz")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"greenlb exited with {self.proc.returncode}:\n{self.log()}")
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Sends `sig` and returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+                raise
+        self.log_file.close()
+        return self.proc.returncode
+
+    def log(self):
+        if not self.log_file.closed:
+            self.log_file.flush()
+        return self.log_path.read_text()
+
+    def pid(self):
+        return self.proc.pid
+
+    # --- config ---
+    def _config_value(self, pattern):
+        m = re.search(pattern, self.path.read_text(), re.S)
+        return m.group(1) if m else None
+
+    def port(self, listener):
+        text = self.path.read_text()
+        for block in re.split(r"\[\[listener\]\]", text)[1:]:
+            if re.search(r'name\s*=\s*"%s"' % re.escape(listener), block):
+                return int(re.search(r'listen\s*=\s*"[^"]*:(\d+)"', block).group(1))
+        raise KeyError(listener)
+
+    @property
+    def admin_port(self):
+        m = re.search(r'\[admin\][^\[]*listen\s*=\s*"[^"]*:(\d+)"', self.path.read_text())
+        return int(m.group(1)) if m else 9901
+
+    def reload(self, config, expect_success=True, timeout=15):
+        before = self.reloads()
+        self.path.write_text(config)
+        self.send_signal(signal.SIGHUP)
+        key = "success" if expect_success else "failure"
+        wait_until(lambda: self.reloads()[key] > before[key], timeout=timeout,
+                   what=f"reload {key}")
+
+    # --- admin ---
+    def admin_get(self, path, headers=None, timeout=5):
+        return http_get(self.admin_port, path, headers=headers, timeout=timeout)
+
+    def ready(self):
+        try:
+            return self.admin_get("/readyz", timeout=1)[0] == 200
+        except OSError:
+            return False
+
+    def status(self):
+        return json.loads(self.admin_get("/status")[2])
+
+    def metrics_text(self):
+        return self.admin_get("/metrics")[2].decode()
+
+    def metrics(self):
+        """{(name, frozenset(labels.items())): value}"""
+        return parse_metrics(self.metrics_text())
+
+    def metric(self, name, **labels):
+        """Sum of the samples of `name` whose labels include `labels`."""
+        total = 0.0
+        for (n, ls), v in self.metrics().items():
+            if n == name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
+                total += v
+        return total
+
+    def reloads(self):
+        m = self.metrics()
+        get = lambda r: m.get(("greenlb_config_reloads_total", frozenset({("result", r)})), 0)
+        return {"success": get("success"), "failure": get("failure")}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.dir.cleanup()
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            continue
+        labels = frozenset(_LABEL.findall(m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def http_get(port, path, headers=None, timeout=5, method="GET", body=None):
+    """One request on a fresh connection: (status, headers dict lower-cased, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def raw_exchange(port, data, timeout=5, read_until_close=True):
+    """Sends raw bytes and returns everything received until the peer closes (or timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if not read_until_close:
+                break
+        return b"".join(chunks)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def basic_config(upstreams, listen_port=None, admin_port=None, workers=2, extra_global="",
+                 upstream_extra="", listener_extra="", balance="round_robin"):
+    """A one-listener, one-upstream config: (toml text, listener port, admin port)."""
+    listen_port = listen_port or free_port()
+    admin_port = admin_port or free_port()
+    endpoints = ", ".join(f'"{u}"' for u in upstreams)
+    text = f"""
+[global]
+workers = {workers}
+graceful_timeout = "5s"
+{extra_global}
+
+[admin]
+listen = "127.0.0.1:{admin_port}"
+allow_reload = true
+
+[access_log]
+path = "off"
+
+[[listener]]
+name = "web"
+listen = "127.0.0.1:{listen_port}"
+upstream = "app"
+{listener_extra}
+
+[[upstream]]
+name = "app"
+balance = "{balance}"
+endpoints = [{endpoints}]
+{upstream_extra}
+"""
+    return text, listen_port, admin_port
+
+
+class ScriptServer:
+    """A support script (websocket_echo.py, tcp_echo.py) run as its own process on a port."""
+
+    def __init__(self, script, port=None):
+        self.port = port or free_port()
+        self.proc = subprocess.Popen([PYTHON, str(SUPPORT / script), str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            self.stop()
+            raise RuntimeError(f"{script} did not start")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
