@@ -14,14 +14,11 @@ Endpoint::Endpoint(std::string name, core::SocketAddress address, uint32_t weigh
   metrics_->up.store(1, std::memory_order_relaxed);
 }
 
-void Endpoint::setHealthy(bool h) {
-  healthy_.store(h, std::memory_order_relaxed);
-  metrics_->up.store(h ? 1 : 0, std::memory_order_relaxed);
+void Endpoint::setHealthy(bool h, core::TimePoint now) {
+  bool was = healthy_.exchange(h, std::memory_order_seq_cst);
+  if (h && !was) startRamp(now);
+  refreshUp(now);
 }
-
-}  // namespace greenlb::balancer
-
-namespace greenlb::balancer {
 
 void Endpoint::ejectFor(core::Duration base, core::TimePoint now) {
   core::TimePoint last_until = ejectedUntil();
@@ -30,8 +27,25 @@ void Endpoint::ejectFor(core::Duration base, core::TimePoint now) {
   int64_t factor = std::min<int64_t>(int64_t{1} << std::min<uint32_t>(run, 4), 10);
   core::TimePoint until = now + base * factor;
   ejections_.store(run + 1, std::memory_order_relaxed);
-  ejected_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
-  metrics_->up.store(0, std::memory_order_relaxed);
+  ejected_until_.store(until.time_since_epoch().count(), std::memory_order_seq_cst);
+  refreshUp(now);
+}
+
+core::TimePoint Endpoint::rampStart() const {
+  // Back from an ejection ramps from the moment the ejection ended.
+  int64_t from = std::max(ramp_from_.load(std::memory_order_relaxed),
+                          ejected_until_.load(std::memory_order_relaxed));
+  return core::TimePoint(core::Duration(from));
+}
+
+void Endpoint::refreshUp(core::TimePoint now) {
+  // Health and ejection are written by different fibers on different hubs; whoever stores
+  // last re-reads the state afterwards, so the gauge cannot stay on a stale value.
+  for (;;) {
+    int64_t want = available(now) ? 1 : 0;
+    metrics_->up.store(want, std::memory_order_seq_cst);
+    if ((available(now) ? 1 : 0) == want) return;
+  }
 }
 
 }  // namespace greenlb::balancer

@@ -16,7 +16,9 @@
 
 namespace greenlb::balancer {
 
-class Endpoint {
+// shared_from_this: background work started for one endpoint (the timer that puts an
+// ejected endpoint back, its health checks) keeps it alive rather than its Upstream.
+class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
   Endpoint(std::string name, core::SocketAddress address, uint32_t weight, size_t hubs,
            std::shared_ptr<metrics::EndpointMetrics> metrics);
@@ -28,9 +30,10 @@ class Endpoint {
   const core::SocketAddress& address() const { return address_; }
   uint32_t weight() const { return weight_; }
 
-  // Active health check state; an endpoint without checks is healthy.
+  // Active health check state; an endpoint without checks is healthy. Coming back from
+  // unhealthy starts its slow-start ramp at `now`.
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
-  void setHealthy(bool h);
+  void setHealthy(bool h, core::TimePoint now);
 
   // Passive outlier ejection: out of rotation until `until`.
   bool ejectedAt(core::TimePoint now) const {
@@ -44,6 +47,17 @@ class Endpoint {
   void ejectFor(core::Duration base, core::TimePoint now);
   // Eligible for traffic right now (health and ejection; limits are checked by the caller).
   bool available(core::TimePoint now) const { return healthy() && !ejectedAt(now); }
+
+  // When the endpoint last re-entered rotation (back from unhealthy or ejected, or added
+  // to a running upstream): slow start ramps its weight from there. Epoch = never.
+  core::TimePoint rampStart() const;
+  void startRamp(core::TimePoint now) {
+    ramp_from_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+  }
+
+  // Sets greenlb_upstream_endpoint_up from the state at `now` (healthy and not ejected).
+  // Safe against a racing writer: it stores until what it stored matches the state.
+  void refreshUp(core::TimePoint now);
 
   // Requests in flight across all hubs: one shared atomic (least_conn and p2c read it).
   int64_t inFlight() const { return metrics_->in_flight.load(std::memory_order_relaxed); }
@@ -74,6 +88,7 @@ class Endpoint {
   uint32_t weight_;
   std::atomic<bool> healthy_{true};
   std::atomic<int64_t> ejected_until_{0};  // steady-clock nanoseconds
+  std::atomic<int64_t> ramp_from_{0};      // steady-clock nanoseconds; 0 = no ramp
   std::atomic<uint32_t> consecutive_failures_{0};
   std::atomic<uint32_t> ejections_{0};  // how many times ejected in a row (backoff)
   std::shared_ptr<metrics::EndpointMetrics> metrics_;

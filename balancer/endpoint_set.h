@@ -11,9 +11,14 @@
 
 namespace greenlb::balancer {
 
+class MaglevTable;
+
 struct EndpointSet {
   std::vector<std::shared_ptr<Endpoint>> endpoints;
   uint64_t version = 0;
+  // balance = "maglev": the lookup table of exactly these endpoints, built with the set
+  // (off the hot path) and shared by every hub.
+  std::shared_ptr<const MaglevTable> maglev;
 
   size_t size() const { return endpoints.size(); }
   bool empty() const { return endpoints.empty(); }

@@ -1,15 +1,16 @@
 // A balancing policy's per-hub state, behind one interface (SPEC section 4).
 //
-// Pickers are owned by one hub and never lock. They choose an index into the hub's
-// current EndpointSet among the endpoints a Filter accepts; the Upstream decides what the
-// filter is (health, ejection, limits, endpoints a retry already tried) and what happens
-// when nothing passes (panic mode).
+// Pickers are owned by one hub and never lock or allocate while picking. They choose an
+// index into the hub's current EndpointSet among the endpoints a Filter accepts; the
+// Upstream decides what the filter is (health, ejection, limits, endpoints a retry already
+// tried) and what happens when nothing passes (panic mode).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
 #include "balancer/endpoint_set.h"
+#include "balancer/slow_start.h"
 #include "conf/config.h"
 #include "core/time.h"
 
@@ -18,7 +19,8 @@ namespace greenlb::balancer {
 // Per-request input to a pick.
 struct PickContext {
   core::TimePoint now;
-  uint64_t hash = 0;  // the maglev key's hash (when the upstream hashes)
+  uint64_t hash = 0;      // the maglev key's hash (see hash_key.h)
+  bool has_hash = false;  // false: the request has no key; maglev spreads it at random
   // Endpoints this request already tried: a retry avoids them when another exists.
   static constexpr size_t kMaxTried = 8;
   const Endpoint* tried[kMaxTried] = {};
@@ -35,29 +37,35 @@ struct PickContext {
   }
 };
 
-// Which endpoints a pick may return.
+// Which endpoints a pick may return, and with what weight.
 struct Filter {
   enum Mode : uint8_t {
-    kAvailable,  // healthy, not ejected, under max_connections, not tried
-    kAnyUntried,  // panic: health and ejection ignored
-    kAny,        // last resort: a tried endpoint again
+    kAvailable,       // healthy, not ejected, under max_connections, not tried
+    kAvailableAgain,  // the same, tried or not: a retry when every such one was tried
+    kAnyUntried,      // panic: health and ejection ignored
+    kAny,             // panic, last resort: a tried endpoint again
   };
   Mode mode = kAvailable;
-  uint64_t max_connections = 0;  // 0 = unlimited
+  uint64_t max_connections = 0;       // 0 = unlimited
+  core::Duration slow_start{0};       // [upstream.outlier] slow_start; 0 = none
 
   bool accepts(const Endpoint& e, const PickContext& ctx) const {
     if (mode == kAny) return true;
-    if (ctx.wasTried(&e)) return false;
+    if (mode != kAvailableAgain && ctx.wasTried(&e)) return false;
     if (mode == kAnyUntried) return true;
     if (!e.available(ctx.now)) return false;
     return max_connections == 0 || e.inFlight() < static_cast<int64_t>(max_connections);
+  }
+  // The endpoint's weight for this pick (times kWeightScale), lowered during slow start.
+  uint64_t weight(const Endpoint& e, const PickContext& ctx) const {
+    return effectiveWeight(e, ctx.now, slow_start);
   }
 };
 
 class Picker {
  public:
   virtual ~Picker() = default;
-  // The hub's endpoint set changed (also called once before the first pick).
+  // The hub's endpoint set changed (also called once before the first pick). May allocate.
   virtual void reset(const EndpointSet& set) = 0;
   // An index into `set` that `filter` accepts, or -1 when there is none.
   virtual int pick(const EndpointSet& set, const PickContext& ctx, const Filter& filter) = 0;

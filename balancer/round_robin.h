@@ -1,11 +1,9 @@
-// Smooth weighted round robin (nginx's algorithm), per hub: every pick adds each eligible
-// endpoint's weight to its running score, takes the highest, and subtracts the total
-// from it. Weights 5,1,1 give a a b a c a a: interleaved, never bursts.
+// round_robin: smooth weighted round robin (smooth_wrr.h), per hub, over the endpoints the
+// filter accepts, with slow-start weights.
 #pragma once
 
-#include <vector>
-
 #include "balancer/picker.h"
+#include "balancer/smooth_wrr.h"
 
 namespace greenlb::balancer {
 
@@ -19,7 +17,7 @@ class RoundRobinPicker final : public Picker {
 
  private:
   size_t start_;
-  std::vector<int64_t> current_;
+  SmoothWrr wrr_;
 };
 
 }  // namespace greenlb::balancer

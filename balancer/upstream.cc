@@ -3,15 +3,25 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "balancer/dns_discovery.h"
+#include "balancer/health_checker.h"
+#include "balancer/maglev.h"
+#include "core/timeout.h"
+
 namespace greenlb::balancer {
 
+using core::Clock;
+
 Upstream::Upstream(conf::UpstreamConfig config, metrics::Registry& registry,
-                   std::vector<core::Hub*> hubs)
+                   std::vector<core::Hub*> hubs, core::ResolverOptions resolver)
     : config_(std::move(config)),
       registry_(registry),
       metrics_(&registry.upstream(config_.name)),
       hubs_(std::move(hubs)),
+      resolver_options_(std::move(resolver)),
       hubs_state_(new HubState[hubs_.size()]),
+      retry_budget_(config_.retry.budget_percent, hubs_.size()),
+      pending_(config_.limits.max_pending, hubs_.size()),
       latest_(std::make_shared<EndpointSet>()) {
   for (size_t i = 0; i < hubs_.size(); ++i) {
     hubs_state_[i].set = latest_;
@@ -20,11 +30,39 @@ Upstream::Upstream(conf::UpstreamConfig config, metrics::Registry& registry,
   }
 }
 
-void Upstream::start() {
-  // Health checks and DNS discovery attach here (balancer/health_checker, dns_discovery).
+Upstream::~Upstream() {
+  // stop() has normally run (on hub 0); this covers objects that never started serving.
+  if (health_ != nullptr) health_->stop();
 }
 
-void Upstream::stop() {}
+void Upstream::start() {
+  if (started_) return;
+  started_ = true;
+  if (config_.health) {
+    auto checker = std::make_unique<HealthChecker>(name(), *config_.health, hubs_);
+    std::lock_guard<std::mutex> lock(mu_);
+    checker->follow(*latest_);
+    health_ = std::move(checker);
+  }
+  if (config_.dns) {
+    dns_ = std::make_unique<DnsDiscovery>(*this, *config_.dns, config_.resolve_every,
+                                          resolver_options_);
+    dns_->start();
+  }
+}
+
+void Upstream::stop() {
+  if (dns_ != nullptr) {
+    dns_->stop();
+    dns_.reset();
+  }
+  std::unique_ptr<HealthChecker> checker;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    checker = std::move(health_);
+  }
+  if (checker != nullptr) checker->stop();
+}
 
 std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
                                                  const core::SocketAddress& at, uint32_t weight) {
@@ -35,10 +73,14 @@ std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
 void Upstream::setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bool hubs_running) {
   auto set = std::make_shared<EndpointSet>();
   set->endpoints = std::move(endpoints);
+  if (config_.balance == conf::Balance::maglev) {
+    set->maglev = std::make_shared<const MaglevTable>(set->endpoints);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     set->version = ++version_;
     latest_ = set;
+    if (health_ != nullptr) health_->follow(*set);
   }
   for (size_t i = 0; i < hubs_.size(); ++i) {
     if (!hubs_running) {
@@ -72,18 +114,42 @@ void Upstream::reportFailure(Endpoint& ep, core::TimePoint now) {
   const conf::OutlierConfig& o = config_.outlier;
   if (o.consecutive_failures == 0) return;
   if (ep.recordFailure() < o.consecutive_failures || ep.ejectedAt(now)) return;
-  // Never more than max(1, floor(n * pct / 100)) endpoints out at once (SPEC 2).
-  std::shared_ptr<const EndpointSet> set = snapshot();
-  size_t ejected = 0;
-  for (const auto& e : set->endpoints) ejected += e->ejectedAt(now) ? 1 : 0;
-  size_t max_out = std::max<size_t>(1, set->size() * o.max_ejected_percent / 100);
-  if (ejected >= max_out) return;
-  ep.ejectFor(o.ejection, now);
+  {
+    // Never more than max(1, floor(n * pct / 100)) endpoints out at once (SPEC 2). Hubs
+    // decide one at a time, so two cannot both take the last ejection the limit allows.
+    std::lock_guard<std::mutex> lock(eject_mu_);
+    if (ep.ejectedAt(now)) return;
+    std::shared_ptr<const EndpointSet> set = snapshot();
+    size_t ejected = 0;
+    for (const auto& e : set->endpoints) ejected += e->ejectedAt(now) ? 1 : 0;
+    size_t max_out = std::max<size_t>(1, set->size() * o.max_ejected_percent / 100);
+    if (ejected >= max_out) return;
+    ep.ejectFor(o.ejection, now);
+  }
   ep.recordSuccess();  // the count starts again after the ejection
   ep.metrics().ejections.add(hubIndexOrZero());
   std::fprintf(stderr, "greenlb: upstream '%s': endpoint %s ejected for %.1fs after %u consecutive failures\n",
                name().c_str(), ep.name().c_str(),
                core::toSeconds(ep.ejectedUntil() - now), o.consecutive_failures);
+  scheduleReturn(ep);
+}
+
+void Upstream::scheduleReturn(Endpoint& ep) {
+  // The endpoint is picked again as soon as the ejection ends (pickers compare times);
+  // this only brings its `up` gauge back then. A fiber that holds the endpoint alone, so
+  // it outlives neither the endpoint nor needs this upstream.
+  core::Hub* hub = core::Hub::current();
+  std::shared_ptr<Endpoint> self = ep.weak_from_this().lock();
+  if (hub == nullptr || self == nullptr) return;
+  (void)hub->spawnDetached("outlier-return", [e = std::move(self)] {
+    for (;;) {
+      core::TimePoint now = Clock::now();
+      core::TimePoint until = e->ejectedUntil();
+      if (now >= until) break;
+      if (!core::sleep(until - now).ok()) return;
+    }
+    e->refreshUp(Clock::now());
+  });
 }
 
 size_t Upstream::hubIndexOrZero() const {
@@ -101,6 +167,7 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
   }
   Filter filter;
   filter.max_connections = config_.limits.max_connections;
+  filter.slow_start = config_.outlier.slow_start;
   int i = hs.picker->pick(set, ctx, filter);
   if (i >= 0) {
     setPanic(false);
@@ -118,24 +185,41 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
     *why = PickFailure::limits;
     return nullptr;
   }
-  if (!any_up) {
-    // Every endpoint is unhealthy or ejected: panic spreads over all of them (SPEC 4).
-    if (!config_.panic) {
-      *why = PickFailure::no_healthy;
-      return nullptr;
-    }
-    setPanic(true);
-    filter.mode = Filter::kAnyUntried;
+  if (any_up) {
+    // Every available endpoint was tried already: the retry goes to one of them again.
+    filter.mode = Filter::kAvailableAgain;
     if ((i = hs.picker->pick(set, ctx, filter)) >= 0) return set.endpoints[static_cast<size_t>(i)].get();
+    *why = PickFailure::limits;
+    return nullptr;
   }
-  // Every candidate was tried already: a retry goes to one of them again.
-  filter.mode = Filter::kAny;
-  if (!any_up && !config_.panic) {
+  // Every endpoint is unhealthy or ejected: panic spreads over all of them (SPEC 4).
+  if (!config_.panic) {
     *why = PickFailure::no_healthy;
     return nullptr;
   }
-  i = hs.picker->pick(set, ctx, filter);
+  setPanic(true);
+  filter.mode = Filter::kAnyUntried;
+  if ((i = hs.picker->pick(set, ctx, filter)) < 0) {
+    filter.mode = Filter::kAny;  // every one was tried: one of them again
+    i = hs.picker->pick(set, ctx, filter);
+  }
   return i >= 0 ? set.endpoints[static_cast<size_t>(i)].get() : nullptr;
+}
+
+Endpoint* Upstream::pickOrWait(size_t hub, PickContext& ctx, PickFailure* why) {
+  Endpoint* ep = pick(hub, ctx, why);
+  if (ep != nullptr || *why != PickFailure::limits) return ep;
+  PendingQueue::Waiter waiter(pending_, hub);
+  if (!waiter.admitted()) return nullptr;
+  core::Timeout deadline(config_.timeouts.connect);
+  while (waiter.wait()) {
+    ctx.now = Clock::now();
+    ep = pick(hub, ctx, why);
+    if (ep != nullptr || *why != PickFailure::limits) return ep;
+  }
+  ctx.now = Clock::now();
+  *why = PickFailure::limits;  // no slot within the wait, or cancelled
+  return nullptr;
 }
 
 }  // namespace greenlb::balancer

@@ -1,9 +1,11 @@
 // One configured upstream: its endpoints (shared by every hub) and, per hub, the policy's
-// picker and that hub's own snapshot of the membership.
+// picker and that hub's own snapshot of the membership; its retry budget, its queue of
+// requests waiting for a slot, and its background work (active health checks, DNS
+// discovery).
 //
 // pick() runs on a hub thread with no lock and no allocation. Membership changes (DNS
-// discovery) build a new immutable EndpointSet and post it to every hub, so requests in
-// flight keep the endpoints they picked alive until they end.
+// discovery) build a new immutable EndpointSet (with its Maglev table) and post it to
+// every hub, so requests in flight keep the endpoints they picked alive until they end.
 #pragma once
 
 #include <atomic>
@@ -13,20 +15,28 @@
 #include <vector>
 
 #include "balancer/endpoint_set.h"
+#include "balancer/pending_queue.h"
 #include "balancer/picker.h"
+#include "balancer/retry_budget.h"
 #include "conf/config.h"
+#include "core/dns.h"
 #include "core/hub.h"
 #include "metrics/registry.h"
 
 namespace greenlb::balancer {
 
+class DnsDiscovery;
+class HealthChecker;
+
 enum class PickFailure : uint8_t { none, no_healthy, limits };
 
 class Upstream {
  public:
-  // `hubs[i]` is hub i; pick(i, ...) may only run there.
+  // `hubs[i]` is hub i; pick(i, ...) may only run there. `resolver`: where DNS discovery
+  // finds its nameservers and hosts file ([global] resolv_conf, hosts_file).
   Upstream(conf::UpstreamConfig config, metrics::Registry& registry,
-           std::vector<core::Hub*> hubs);
+           std::vector<core::Hub*> hubs, core::ResolverOptions resolver = {});
+  ~Upstream();
   Upstream(const Upstream&) = delete;
   Upstream& operator=(const Upstream&) = delete;
 
@@ -35,9 +45,15 @@ class Upstream {
   metrics::UpstreamMetrics& metrics() const { return *metrics_; }
   size_t hubCount() const { return hubs_.size(); }
 
-  // Starts the upstream's background work once it serves traffic (active health checks,
-  // DNS discovery), as fibers spread over the hubs; stop() ends it when a reload retires
-  // the upstream or the process shuts down. Called on hub 0.
+  // Starts the upstream's background work once it serves traffic, stops it when a reload
+  // retires the upstream or the process shuts down. Both on a fiber of hub 0 (idempotent).
+  //  - active health checks: one fiber per endpoint, endpoint i's on hub i % hubs;
+  //  - DNS discovery ([upstream] dns): start() resolves once before it returns (bounded,
+  //    so the first membership is in place when the upstream starts serving), then a
+  //    fiber on hub 0 re-resolves every resolve_every.
+  // stop() returns once the discovery fiber has ended (it is the only background work
+  // that uses this object); health-check fibers are killed on their own hubs and hold
+  // only what they touch (their Endpoint), so they may end a moment later.
   void start();
   void stop();
 
@@ -48,15 +64,33 @@ class Upstream {
   // Replaces the membership. Before the hubs run (initial load, or a reload that has not
   // published this upstream yet) it is applied at once; afterwards each hub switches
   // when its inbox runs the update. Endpoints kept from the old set keep their state.
+  // With balance = "maglev" the new lookup table is built here, by the caller.
   void setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bool hubs_running);
 
   // Hub `hub` only: an endpoint for this request, or nullptr with the reason.
   Endpoint* pick(size_t hub, const PickContext& ctx, PickFailure* why);
 
+  // pick(), and when it fails for the limits (every available endpoint is at
+  // max_connections) wait for a slot as one of at most max_pending waiting requests, for
+  // up to timeouts.connect (HAProxy's "timeout queue" defaults to its connect timeout too).
+  // On a fiber of hub `hub`; refreshes ctx.now after waiting.
+  Endpoint* pickOrWait(size_t hub, PickContext& ctx, PickFailure* why);
+
+  // Hub `hub`: a request on `ep` (from pick/pickOrWait, then ep.beginRequest()) ended:
+  // frees its slot and wakes a request waiting for one on this hub.
+  void endRequest(size_t hub, Endpoint& ep) {
+    ep.endRequest();
+    if (config_.limits.max_connections != 0) pending_.released(hub);
+  }
+
   // Passive outlier detection (SPEC [upstream.outlier]), from any hub: a request on `ep`
   // failed (connect failure, reset, timeout, 5xx) or succeeded.
   void reportFailure(Endpoint& ep, core::TimePoint now);
   void reportSuccess(Endpoint& ep) { ep.recordSuccess(); }
+
+  // SPEC 3: retrying requests <= max(3, budget_percent% of requests in flight).
+  RetryBudget& retryBudget() { return retry_budget_; }
+  const PendingQueue& pending() const { return pending_; }
 
   // The latest membership, from any thread (takes a mutex: not for the hot path).
   std::shared_ptr<const EndpointSet> snapshot() const;
@@ -73,15 +107,23 @@ class Upstream {
   void applyOnHub(size_t hub, std::shared_ptr<const EndpointSet> set);
   size_t hubIndexOrZero() const;
   void setPanic(bool on);
+  void scheduleReturn(Endpoint& ep);
 
   conf::UpstreamConfig config_;
   metrics::Registry& registry_;
   metrics::UpstreamMetrics* metrics_;
   std::vector<core::Hub*> hubs_;
+  core::ResolverOptions resolver_options_;
   std::unique_ptr<HubState[]> hubs_state_;
-  mutable std::mutex mu_;  // guards latest_ and version_
+  RetryBudget retry_budget_;
+  PendingQueue pending_;
+  mutable std::mutex mu_;  // guards latest_, version_ and health_
   std::shared_ptr<const EndpointSet> latest_;
   uint64_t version_ = 0;
+  std::mutex eject_mu_;  // serializes ejection decisions (max_ejected_percent); cold path
+  bool started_ = false;  // hub 0
+  std::unique_ptr<HealthChecker> health_;
+  std::unique_ptr<DnsDiscovery> dns_;  // hub 0
 };
 
 }  // namespace greenlb::balancer

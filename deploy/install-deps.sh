@@ -12,7 +12,7 @@ test=(
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-pytest python3-h11 python3-websockets python3-prometheus-client python3-yaml
-  curl openssl prometheus nodejs npm unzip chromium
+  curl openssl prometheus unzip chromium
 )
 
 wanted=("${build[@]}")
@@ -22,6 +22,13 @@ missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (helm and kubectl come from the npm registry) are often already there
+# from another repository (nodesource's nodejs bundles npm and conflicts with Debian's npm
+# package): install Debian's only when the commands are missing.
+if [ "${1:-}" = "--test" ] && ! command -v npm >/dev/null; then
+  command -v node >/dev/null || missing+=(nodejs)
+  missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   SUDO=""

@@ -183,7 +183,8 @@ void AdminServer::serve(core::Stream conn) {
     bool head_only = ps == http::ParseStatus::done && head.method == "HEAD";
     iovec iov[2] = {{head_text.data(), head_text.size()},
                     {reply.body.data(), head_only ? 0 : reply.body.size()}};
-    if (!writevTimed(conn, iov, 2, kAdminIo).ok() || !keep) return;
+    PlainTransport out(conn);
+    if (!writevTimed(out, iov, 2, kAdminIo).ok() || !keep) return;
   }
 }
 

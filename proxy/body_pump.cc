@@ -35,7 +35,7 @@ bool refill(const PumpSource& src, PumpResult& r, bool eof_is_error) {
   return true;
 }
 
-bool writeOut(core::Stream& dst, const char* p, size_t n, core::Duration timeout, PumpResult& r) {
+bool writeOut(Transport& dst, const char* p, size_t n, core::Duration timeout, PumpResult& r) {
   if (n == 0) return true;
   core::Status st = writeTimed(dst, p, n, timeout);
   if (st.ok()) return true;
@@ -44,7 +44,7 @@ bool writeOut(core::Stream& dst, const char* p, size_t n, core::Duration timeout
   return false;
 }
 
-PumpResult pumpLength(const PumpSource& src, core::Stream& dst, core::Duration dst_timeout,
+PumpResult pumpLength(const PumpSource& src, Transport& dst, core::Duration dst_timeout,
                       uint64_t length) {
   PumpResult r;
   uint64_t left = length;
@@ -58,7 +58,7 @@ PumpResult pumpLength(const PumpSource& src, core::Stream& dst, core::Duration d
   }
 }
 
-PumpResult pumpUntilClose(const PumpSource& src, core::Stream& dst, core::Duration dst_timeout) {
+PumpResult pumpUntilClose(const PumpSource& src, Transport& dst, core::Duration dst_timeout) {
   PumpResult r;
   for (;;) {
     size_t take = src.window.size();
@@ -68,7 +68,7 @@ PumpResult pumpUntilClose(const PumpSource& src, core::Stream& dst, core::Durati
   }
 }
 
-PumpResult pumpChunked(const PumpSource& src, core::Stream& dst, core::Duration dst_timeout,
+PumpResult pumpChunked(const PumpSource& src, Transport& dst, core::Duration dst_timeout,
                        const PumpOptions& options) {
   PumpResult r;
   ChunkedDecoder decoder;
@@ -106,7 +106,7 @@ PumpResult pumpChunked(const PumpSource& src, core::Stream& dst, core::Duration 
 
 }  // namespace
 
-PumpResult pumpBody(const PumpSource& src, core::Stream& dst, core::Duration dst_timeout,
+PumpResult pumpBody(const PumpSource& src, Transport& dst, core::Duration dst_timeout,
                     BodyKind kind, uint64_t content_length, const PumpOptions& options) {
   switch (kind) {
     case BodyKind::none:

@@ -5,16 +5,16 @@
 
 #include <cstdint>
 
-#include "core/socket.h"
 #include "core/time.h"
 #include "proxy/http/chunked_decoder.h"
 #include "proxy/http/message.h"
 #include "proxy/input_window.h"
+#include "proxy/transport.h"
 
 namespace greenlb::proxy {
 
 struct PumpSource {
-  core::Stream& stream;
+  Transport& stream;
   InputWindow& window;      // bytes already read from `stream` come first
   core::Duration idle;      // longest wait for the next byte
 };
@@ -39,7 +39,7 @@ struct PumpResult {
   bool ok() const { return error == PumpError::none; }
 };
 
-PumpResult pumpBody(const PumpSource& src, core::Stream& dst, core::Duration dst_timeout,
+PumpResult pumpBody(const PumpSource& src, Transport& dst, core::Duration dst_timeout,
                     http::BodyKind kind, uint64_t content_length, const PumpOptions& options);
 
 }  // namespace greenlb::proxy

@@ -79,8 +79,7 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
     lm.client_errors[static_cast<size_t>(reason)].add(hub);
     char buf[512];
     size_t n = http::writeErrorResponse(status, "", true, std::span<char>(buf, sizeof buf));
-    core::Timeout bound(lc.timeouts.client_idle);
-    (void)c.stream().writeAll(buf, n);
+    (void)writeTimed(c.transport(), buf, n, lc.timeouts.client_idle);
     return HeadOutcome::failed;
   };
   for (;;) {
@@ -99,13 +98,13 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
       }
     }
     if (!in.ensureRoom()) return answer(431, ClientError::too_large);
-    core::Result<size_t> n = c.stream().tryRead(in.tail(), in.tailRoom());
+    core::Result<size_t> n = c.transport().tryRead(in.tail(), in.tailRoom());
     if (!n.ok() && n.error().code == EAGAIN) {
       if (!deadline) {
         core::Duration left = lc.timeouts.client_header - (Clock::now() - started);
         deadline.emplace(left);
       }
-      core::Status st = c.stream().waitReadable();
+      core::Status st = c.transport().waitReady(true);
       if (!st.ok()) {
         if (deadline->expired()) {
           if (in.empty()) {
@@ -170,7 +169,7 @@ void ClientConnection::run() {
     in.compact();
     if (in.empty()) {
       // Nothing pipelined: one look at the socket, and dormancy if it has nothing either.
-      core::Result<size_t> n = stream_.tryRead(in.tail(), in.tailRoom());
+      core::Result<size_t> n = transport().tryRead(in.tail(), in.tailRoom());
       if (!n.ok() && n.error().code == EAGAIN) {
         dormant = true;
         break;
@@ -194,14 +193,14 @@ void ClientConnection::lingeringClose() {
   // Closing with unread input makes the kernel send a reset, which can destroy the error
   // response before the client reads it. So: end our side, then drain what the client is
   // still sending, for a bounded time and amount (nginx's lingering_close).
-  if (!stream_.shutdownWrite().ok()) return;
+  if (!transport().shutdownWrite().ok()) return;
   constexpr core::Duration kLinger = std::chrono::seconds(1);
   constexpr size_t kMaxDrain = 1024 * 1024;
   char sink[4096];
   size_t drained = 0;
   core::Timeout t(kLinger);
   while (drained < kMaxDrain) {
-    core::Result<size_t> n = stream_.readSome(sink, sizeof sink);
+    core::Result<size_t> n = readTimed(transport(), sink, sizeof sink, core::Duration::zero());
     if (!n.ok() || *n == 0) return;
     drained += *n;
   }

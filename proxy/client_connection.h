@@ -6,8 +6,11 @@
 
 #include <cstdint>
 
+#include <memory>
+
 #include "core/socket.h"
 #include "core/time.h"
+#include "proxy/transport.h"
 
 namespace greenlb::proxy {
 
@@ -30,6 +33,10 @@ class ClientConnection final : public core::IdleWatcher {
   void abort() { stream_.close(); }
 
   core::Stream& stream() { return stream_; }
+  // What requests are read from and answered on: the socket, or TLS over it.
+  Transport& transport() { return tls_ != nullptr ? *tls_ : plain_; }
+  void setTls(std::unique_ptr<Transport> tls) { tls_ = std::move(tls); }
+  bool isTls() const { return tls_ != nullptr; }
   const core::SocketAddress& peer() const { return peer_; }
   ListenerSocket& listener() { return listener_; }
   HubContext& hub() { return hub_; }
@@ -49,6 +56,8 @@ class ClientConnection final : public core::IdleWatcher {
   void lingeringClose();
 
   core::Stream stream_;
+  PlainTransport plain_{stream_};
+  std::unique_ptr<Transport> tls_;
   HubContext& hub_;
   ListenerSocket& listener_;
   core::SocketAddress peer_;

@@ -69,6 +69,7 @@ DemoUpstream::~DemoUpstream() {
 }
 
 void DemoUpstream::serve(core::Stream conn) {
+  PlainTransport out(conn);
   std::string buf(kMaxHead, '\0');
   size_t filled = 0;
   for (;;) {
@@ -88,7 +89,7 @@ void DemoUpstream::serve(core::Stream conn) {
     if (ps != http::ParseStatus::done || head.body == http::BodyKind::chunked ||
         head.content_length > kMaxEcho) {
       const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)writeTimed(conn, bad, sizeof bad - 1, std::chrono::seconds(5));
+      (void)writeTimed(out, bad, sizeof bad - 1, std::chrono::seconds(5));
       return;
     }
     size_t need = head.head_bytes + static_cast<size_t>(head.content_length);
@@ -123,7 +124,7 @@ void DemoUpstream::serve(core::Stream conn) {
                            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
                            (head.keep_alive ? "" : "Connection: close\r\n") + "\r\n";
     if (head.method != "HEAD") response += body;
-    if (!writeTimed(conn, response.data(), response.size(), std::chrono::seconds(30)).ok()) return;
+    if (!writeTimed(out, response.data(), response.size(), std::chrono::seconds(30)).ok()) return;
     if (!head.keep_alive) return;
     buf.erase(0, need);
     filled -= need;

@@ -60,7 +60,8 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
         continue;
       }
     }
-    auto up = std::make_shared<balancer::Upstream>(uc, registry, hubs);
+    core::ResolverOptions resolver{config->global.resolv_conf, config->global.hosts_file};
+    auto up = std::make_shared<balancer::Upstream>(uc, registry, hubs, resolver);
     if (!uc.dns) {
       std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;
       if (!resolveEndpoints(*up, &endpoints, error)) return nullptr;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "balancer/hash_key.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/access_log.h"
@@ -117,6 +118,16 @@ bool HttpExchange::run() {
 bool HttpExchange::forward(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
   balancer::PickContext ctx;
+  if (cfg.balance == conf::Balance::maglev) {
+    char ip[64];
+    std::string_view client_ip(ip, client_.peer().ipText(ip, sizeof ip));
+    auto header = [this](std::string_view name) { return headerValue(head_, name); };
+    if (auto h = balancer::hashKey(cfg.hash, client_ip, head_.target, header)) {
+      ctx.hash = *h;
+      ctx.has_hash = true;
+    }
+  }
+  balancer::RetryBudget::Request budget(up.retryBudget(), hub_);
   uint32_t retries = 0;
   bool fresh_only = false;
   balancer::Endpoint* ep = nullptr;
@@ -124,7 +135,7 @@ bool HttpExchange::forward(balancer::Upstream& up) {
     if (!fresh_only) {
       ctx.now = Clock::now();
       balancer::PickFailure why;
-      ep = up.pick(hub_, ctx, &why);
+      ep = up.pickOrWait(hub_, ctx, &why);
       if (ep == nullptr) {
         auto reason = why == balancer::PickFailure::limits ? metrics::Unavailable::limits
                                                            : metrics::Unavailable::no_healthy;
@@ -139,7 +150,7 @@ bool HttpExchange::forward(balancer::Upstream& up) {
     bool can_retry = retries < cfg.retry.attempts;
     ep->beginRequest();
     Attempt a = attempt(up, *ep, !fresh_only, can_retry);
-    ep->endRequest();
+    up.endRequest(hub_, *ep);
     switch (a) {
       case Attempt::done:
         return client_keep_alive_;
@@ -149,6 +160,8 @@ bool HttpExchange::forward(balancer::Upstream& up) {
         fresh_only = true;  // same endpoint, a new connection: not a retry (SPEC 3)
         continue;
       case Attempt::retry:
+        // Over the upstream's retry budget the failure goes to the client (SPEC 3).
+        if (!budget.allowRetry()) return respondError(pending_status_, error_);
         fresh_only = false;
         ++retries;
         up.metrics().retries.add(hub_);
@@ -254,7 +267,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
     buffered = static_cast<size_t>(std::min<uint64_t>(in_.size(), head_.content_length));
   }
   iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(in_.data().data()), buffered}};
-  core::Status st = writevTimed(upstream_conn_->stream(), iov, 2, cfg.timeouts.idle);
+  core::Status st = writevTimed(upstream_conn_->transport(), iov, 2, cfg.timeouts.idle);
   if (!st.ok()) {
     if (st.error().cancelled()) return fail(false, false, 502, "cancelled");
     // A pooled connection the upstream closed meanwhile: try a fresh one, no retry counted.
@@ -272,7 +285,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
   if (head_.expect_continue && !continue_sent_ && in_.size() <= buffered) {
     char cont[64];
     size_t cn = http::writeContinueResponse(std::span<char>(cont, sizeof cont));
-    if (!writeTimed(client_.stream(), cont, cn, plan_.config->timeouts.client_idle).ok()) {
+    if (!writeTimed(client_.transport(), cont, cn, plan_.config->timeouts.client_idle).ok()) {
       error_ = "client_gone";
       upstream_conn_.reset();
       return Attempt::failed;
@@ -285,10 +298,10 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
     in_.consume(buffered);
     left -= buffered;
   }
-  PumpSource src{client_.stream(), in_, plan_.config->timeouts.client_idle};
+  PumpSource src{client_.transport(), in_, plan_.config->timeouts.client_idle};
   PumpOptions opts;
   opts.max_payload = plan_.config->limits.max_body_bytes;
-  PumpResult r = pumpBody(src, upstream_conn_->stream(), cfg.timeouts.idle, head_.body, left, opts);
+  PumpResult r = pumpBody(src, upstream_conn_->transport(), cfg.timeouts.idle, head_.body, left, opts);
   bytes_received_ += r.wire_bytes;
   switch (r.error) {
     case PumpError::none:
@@ -336,7 +349,8 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
   core::Timeout deadline(cfg.timeouts.response);
   for (;;) {
     if (!out_.ensureRoom()) return fail(false, false, 502, "response_head_too_large");
-    core::Result<size_t> n = upstream_conn_->stream().readSome(out_.tail(), out_.tailRoom());
+    core::Result<size_t> n =
+        readTimed(upstream_conn_->transport(), out_.tail(), out_.tailRoom(), core::Duration::zero());
     if (!n.ok() && n.error().cancelled()) return fail(false, false, 502, "cancelled");
     if (!n.ok() && deadline.expired()) {
       up.metrics().timeouts[static_cast<size_t>(TimeoutKind::response)].add(hub_);
@@ -402,7 +416,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
   }
   iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(out_.data().data()), body_part}};
   response_started_ = true;
-  if (!writevTimed(client_.stream(), iov, 2, lc.timeouts.client_idle).ok()) {
+  if (!writevTimed(client_.transport(), iov, 2, lc.timeouts.client_idle).ok()) {
     error_ = "client_gone";
     client_keep_alive_ = false;
     return false;
@@ -412,12 +426,12 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
   uint64_t left = response_.body == http::BodyKind::content_length
                       ? response_.content_length - body_part
                       : 0;
-  PumpSource src{upstream_conn_->stream(), out_, cfg.timeouts.idle};
+  PumpSource src{upstream_conn_->transport(), out_, cfg.timeouts.idle};
   PumpOptions opts;
   opts.dechunk = dechunk;
   http::BodyKind kind = response_.body;
   if (kind == http::BodyKind::content_length && left == 0) kind = http::BodyKind::none;
-  PumpResult r = pumpBody(src, client_.stream(), lc.timeouts.client_idle, kind, left, opts);
+  PumpResult r = pumpBody(src, client_.transport(), lc.timeouts.client_idle, kind, left, opts);
   bytes_sent_ += r.wire_bytes;
   switch (r.error) {
     case PumpError::none:
@@ -459,20 +473,21 @@ bool HttpExchange::tunnel() {
   iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(out_.data().data()), out_.size()}};
   response_started_ = true;
   client_keep_alive_ = false;
-  if (!writevTimed(client_.stream(), iov, 2, lc.timeouts.client_idle).ok()) {
+  if (!writevTimed(client_.transport(), iov, 2, lc.timeouts.client_idle).ok()) {
     error_ = "client_gone";
     return false;
   }
   out_.consume(out_.size());
   if (!in_.empty()) {
-    if (!writeTimed(upstream_conn_->stream(), in_.data().data(), in_.size(),
+    if (!writeTimed(upstream_conn_->transport(), in_.data().data(), in_.size(),
                     lc.timeouts.tunnel_idle).ok()) {
       error_ = "upstream_write_failed";
       return false;
     }
     in_.consume(in_.size());
   }
-  TunnelResult t = runTunnel(client_.stream(), upstream_conn_->stream(), lc.timeouts.tunnel_idle);
+  TunnelResult t =
+      runTunnel(client_.transport(), upstream_conn_->transport(), lc.timeouts.tunnel_idle);
   bytes_received_ += t.a_to_b;
   bytes_sent_ += t.b_to_a;
   if (!t.clean) error_ = "tunnel_closed";
@@ -495,7 +510,7 @@ bool HttpExchange::respondError(int status, const char* error) {
   size_t n = http::writeErrorResponse(status, requestId(), !keep, std::span<char>(buf, sizeof buf),
                                       head_.method == "HEAD");
   response_started_ = true;
-  if (n == 0 || !writeTimed(client_.stream(), buf, n, plan_.config->timeouts.client_idle).ok()) {
+  if (n == 0 || !writeTimed(client_.transport(), buf, n, plan_.config->timeouts.client_idle).ok()) {
     keep = false;
   } else {
     bytes_sent_ += n;

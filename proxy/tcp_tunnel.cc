@@ -65,7 +65,8 @@ void serveTcp(ClientConnection& client) {
   }
   up.reportSuccess(*ep);
   ep->beginRequest();
-  TunnelResult t = runTunnel(client.stream(), upstream, lc.timeouts.tunnel_idle);
+  PlainTransport upstream_transport(upstream);
+  TunnelResult t = runTunnel(client.transport(), upstream_transport, lc.timeouts.tunnel_idle);
   ep->endRequest();
   plan.metrics->bytes_received.add(h, t.a_to_b);
   plan.metrics->bytes_sent.add(h, t.b_to_a);

@@ -1,12 +1,13 @@
 // A two-way byte tunnel between two connections (WebSocket and other upgrades, tcp
-// listeners): one fiber per direction, splice(2) underneath, one idle clock shared by both
-// directions. When one direction fails the other is ended by closing both sockets.
+// listeners): one fiber per direction and one idle clock shared by both directions. Plain
+// sockets on both sides are spliced (zero copy); TLS on either side copies through its
+// Transport. When one direction fails the other is ended by closing both sockets.
 #pragma once
 
 #include <cstdint>
 
-#include "core/socket.h"
 #include "core/time.h"
+#include "proxy/transport.h"
 
 namespace greenlb::proxy {
 
@@ -18,6 +19,6 @@ struct TunnelResult {
 
 // Runs until both directions have ended. Returns only once neither direction's fiber
 // touches `a` or `b` any more, even if the calling fiber is killed meanwhile.
-TunnelResult runTunnel(core::Stream& a, core::Stream& b, core::Duration idle);
+TunnelResult runTunnel(Transport& a, Transport& b, core::Duration idle);
 
 }  // namespace greenlb::proxy

@@ -10,6 +10,7 @@
 
 #include "core/socket.h"
 #include "core/time.h"
+#include "proxy/transport.h"
 
 namespace greenlb::metrics {
 struct UpstreamMetrics;
@@ -24,6 +25,9 @@ class UpstreamConnection final : public core::IdleWatcher {
  public:
   explicit UpstreamConnection(EndpointPool* pool) : pool_(pool) {}
   core::Stream& stream() { return stream_; }
+  // The socket, or TLS over it when the upstream speaks TLS.
+  Transport& transport() { return tls_ != nullptr ? *tls_ : plain_; }
+  void setTls(std::unique_ptr<Transport> tls) { tls_ = std::move(tls); }
   uint64_t requests = 0;  // served on this connection so far
 
  private:
@@ -32,6 +36,8 @@ class UpstreamConnection final : public core::IdleWatcher {
   void onIdleTimeout(core::Socket&) override;
 
   core::Stream stream_;
+  PlainTransport plain_{stream_};
+  std::unique_ptr<Transport> tls_;
   EndpointPool* pool_;
   UpstreamConnection* prev_ = nullptr;
   UpstreamConnection* next_ = nullptr;

@@ -335,3 +335,211 @@ class ScriptServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# --- lifecycle helpers (issue 7): a load client that tells failures apart ---
+
+class NotAnswered(Exception):
+    """The connection ended (EOF or reset) before any byte of the response."""
+
+
+class RawHttpConnection:
+    """One client connection speaking just enough HTTP/1.1 to tell apart, for a request, a
+    connection that ended before any response byte from one that broke mid-response."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+        self.served = 0  # responses read on this connection
+        self.open = True
+
+    def close(self):
+        self.open = False
+        self.sock.close()
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed")
+        self.buf += data
+
+    def request(self, path, method="GET", body=b"", headers=()):
+        """Sends one request and reads its response: (status, headers dict, body). Raises
+        NotAnswered when the connection ends before the first response byte."""
+        lines = [f"{method} {path} HTTP/1.1", "Host: greenlb.test"]
+        lines += [f"{k}: {v}" for k, v in headers]
+        if body or method in ("POST", "PUT"):
+            lines.append(f"Content-Length: {len(body)}")
+        try:
+            self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            while not self.buf:
+                self._fill()
+        except (EOFError, ConnectionResetError, BrokenPipeError) as e:
+            self.close()
+            raise NotAnswered(str(e)) from e
+        return self.read_response()
+
+    def read_response(self):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split()[1])
+        headers = {}
+        for line in header_lines:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        if "content-length" in headers:
+            n = int(headers["content-length"])
+            while len(self.buf) < n:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n:]
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                while b"\r\n" not in self.buf:
+                    self._fill()
+                size_line, self.buf = self.buf.split(b"\r\n", 1)
+                size = int(size_line.split(b";")[0], 16)
+                while len(self.buf) < size + 2:
+                    self._fill()
+                data += self.buf[:size]
+                self.buf = self.buf[size + 2:]
+                if size == 0:
+                    break
+        else:
+            data = b""
+        self.served += 1
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, data
+
+
+class LoadRun:
+    """A bounded load run from `threads` client threads against 127.0.0.1:`port`: even
+    threads keep connections alive (up to `per_connection` requests each), odd ones open a
+    new connection per request. Each request is one outcome:
+
+      ok          a 200 response, read whole
+      refused     connect() was refused: nothing accepted the connection
+      closed_idle a kept-alive connection ended before any byte of the response to a
+                  request sent on it (the keep-alive close race: the server never read it)
+      unanswered  a fresh connection ended before any response byte
+      failed      anything else: another status, a reset or EOF mid-response, a timeout
+    """
+
+    OUTCOMES = ("ok", "refused", "closed_idle", "unanswered", "failed")
+
+    def __init__(self, port, path="/", threads=8, per_connection=20, pause=0.0, timeout=10):
+        import threading
+        self.port = port
+        self.path = path
+        self.per_connection = per_connection
+        self.pause = pause
+        self.timeout = timeout
+        self.results = []  # (started, ended, outcome, detail); list.append is thread-safe
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._worker, args=(i % 2 == 0,), daemon=True)
+                         for i in range(threads)]
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self, timeout=30):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=timeout)
+        if any(t.is_alive() for t in self._threads):
+            raise TimeoutError("load threads did not stop")
+        return self
+
+    def _worker(self, keep_alive):
+        conn = None
+        while not self._stop.is_set():
+            started = time.monotonic()
+            path = self.path() if callable(self.path) else self.path
+            try:
+                if conn is None or not conn.open or not keep_alive or \
+                        conn.served >= self.per_connection:
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    conn = RawHttpConnection(self.port, timeout=self.timeout)
+                reused = conn.served > 0
+                status, _, body = conn.request(path)
+                outcome, detail = ("ok", body) if status == 200 else ("failed", f"status {status}")
+            except ConnectionRefusedError:
+                outcome, detail = "refused", ""
+            except NotAnswered as e:
+                outcome, detail = ("closed_idle" if reused else "unanswered"), str(e)
+            except Exception as e:  # every other error is a failed request
+                outcome, detail = "failed", repr(e)
+                if conn is not None:
+                    conn.close()
+            if outcome != "ok" and conn is not None:
+                conn.close()
+            self.results.append((started, time.monotonic(), outcome, detail))
+            if not keep_alive and conn is not None:
+                conn.close()
+            if outcome == "refused":
+                time.sleep(0.01)  # nothing listens: do not spin
+            elif self.pause:
+                time.sleep(self.pause)
+        if conn is not None:
+            conn.close()
+
+    def count(self, outcome=None, since=None, until=None):
+        return sum(1 for s, e, o, _ in self.results
+                   if (outcome is None or o == outcome) and (since is None or s >= since)
+                   and (until is None or e <= until))
+
+    def summary(self):
+        return {o: self.count(o) for o in self.OUTCOMES}
+
+    def problems(self, outcomes=("failed", "unanswered", "closed_idle", "refused"), limit=5):
+        return [(o, d) for _, _, o, d in self.results if o in outcomes][:limit]
+
+
+class ReadyzWatch:
+    """Polls /readyz on one kept-alive admin connection from a thread: `first(503)` is the
+    monotonic time the first 503 was seen."""
+
+    def __init__(self, admin_port, interval=0.002):
+        import threading
+        self.port = admin_port
+        self.interval = interval
+        self.seen = []  # (monotonic time, status)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        wait_until(lambda: self.seen, timeout=5, what="a first /readyz answer")
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self):
+        conn = None
+        while not self._stop.is_set():
+            try:
+                if conn is None or not conn.open:
+                    conn = RawHttpConnection(self.port, timeout=2)
+                status = conn.request("/readyz")[0]
+                self.seen.append((time.monotonic(), status))
+            except Exception:  # the process went away: keep trying until stopped
+                if conn is not None:
+                    conn.close()
+                conn = None
+            time.sleep(self.interval)
+
+    def first(self, status):
+        for t, s in self.seen:
+            if s == status:
+                return t
+        return None
