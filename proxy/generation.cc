@@ -45,6 +45,7 @@ bool resolveEndpoints(balancer::Upstream& up, std::vector<std::shared_ptr<balanc
 }  // namespace
 
 std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> config,
+                                            const TlsContexts& tls,
                                             const Generation* previous, uint64_t number,
                                             metrics::Registry& registry,
                                             const std::vector<core::Hub*>& hubs,
@@ -69,9 +70,20 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
     }
     gen->upstreams.push_back(std::move(up));
   }
+  for (const auto& up : gen->upstreams) {
+    auto found = tls.upstreams.find(up->name());
+    gen->upstream_tls.push_back(found == tls.upstreams.end() ? nullptr : found->second);
+  }
   for (const auto& lc : config->listeners) {
     auto index = [&](const std::string& name) { return gen->findUpstream(name); };
-    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), {}};
+    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), nullptr, {}};
+    if (auto found = tls.listeners.find(lc.name); found != tls.listeners.end()) {
+      plan.tls = found->second;
+      plan.metrics->clearCertificates();
+      for (const CertificateInfo& c : plan.tls->certificates()) {
+        plan.metrics->setCertificateExpiry(c.name, c.not_after);
+      }
+    }
     for (const auto& up : gen->upstreams) {
       plan.request_metrics.push_back(&registry.requests(lc.name, up->name()));
     }

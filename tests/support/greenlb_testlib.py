@@ -11,6 +11,7 @@ import pathlib
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -50,11 +51,12 @@ def port_open(port):
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
-    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None):
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, args=()):
         self.name = name
         self.port = port or free_port()
         args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
-                "--name", name, "--mode", mode]
+                "--name", name, "--mode", mode, *args]
+        self.args = [str(a) for a in args]
         if idle_close:
             args += ["--idle-close", str(idle_close)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -69,7 +71,14 @@ class Upstream:
         return f"127.0.0.1:{self.port}"
 
     def get_json(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+        if "--tls-cert" in self.args:  # the test's own view: no need to verify itself
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            url, kw = f"https://127.0.0.1:{self.port}{path}", {"context": ctx}
+        else:
+            url, kw = f"http://127.0.0.1:{self.port}{path}", {}
+        with urllib.request.urlopen(url, timeout=5, **kw) as r:
             return json.loads(r.read())
 
     def stats(self):
@@ -193,11 +202,11 @@ class Greenlb:
         """{(name, frozenset(labels.items())): value}"""
         return parse_metrics(self.metrics_text())
 
-    def metric(self, name, **labels):
-        """Sum of the samples of `name` whose labels include `labels`."""
+    def metric(self, metric_name, **labels):
+        """Sum of the samples of `metric_name` whose labels include `labels`."""
         total = 0.0
         for (n, ls), v in self.metrics().items():
-            if n == name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
+            if n == metric_name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
                 total += v
         return total
 
