@@ -297,7 +297,11 @@ bool loadTlsContexts(const conf::Config& config, TlsContexts* out, std::string* 
   for (const conf::UpstreamConfig& u : config.upstreams) {
     if (!u.tls) continue;
     std::string why;
-    if (auto ctx = ClientTlsContext::load(*u.tls, u.name, &why)) {
+    conf::UpstreamTls tls = *u.tls;
+    // Endpoints found by DNS discovery are addresses; the service's name is what its
+    // certificate carries.
+    if (tls.sni.empty() && u.dns && !u.dns->is_ip) tls.sni = u.dns->host;
+    if (auto ctx = ClientTlsContext::load(tls, u.name, &why)) {
       out->upstreams[u.name] = std::move(ctx);
     } else {
       problems += (problems.empty() ? "" : "\n") + why;
