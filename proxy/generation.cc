@@ -2,6 +2,7 @@
 
 #include "core/dns.h"
 #include "core/timeout.h"
+#include "proxy/tls_probe.h"
 
 namespace greenlb::proxy {
 
@@ -63,6 +64,11 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
     }
     core::ResolverOptions resolver{config->global.resolv_conf, config->global.hosts_file};
     auto up = std::make_shared<balancer::Upstream>(uc, registry, hubs, resolver);
+    // Checks of a TLS upstream speak TLS. A carried-over upstream keeps the CA it was made
+    // with for its checks; requests use the freshly loaded one.
+    if (auto found = tls.upstreams.find(uc.name); found != tls.upstreams.end()) {
+      up->setProbeChannelFactory(tlsProbeChannel(found->second));
+    }
     if (!uc.dns) {
       std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;
       if (!resolveEndpoints(*up, &endpoints, error)) return nullptr;

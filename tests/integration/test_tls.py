@@ -249,6 +249,27 @@ def test_mutual_tls_to_the_upstream(pki):
             assert http_get(port, "/")[0] == 502
 
 
+def test_health_checks_of_a_tls_upstream_speak_tls(pki):
+    health = '\n  [upstream.health]\n  path = "/healthz"\n  interval = "200ms"\n  timeout = "1s"\n  rise = 1\n  fall = 1\n'
+    with tls_upstream(pki, name="good") as good, tls_upstream(pki, name="bad", cert="untrusted") as bad:
+        text, port, _ = basic_config([good.address, bad.address], workers=2,
+                                     upstream_extra=upstream_tls_config(pki) + health)
+        with Greenlb(text) as g:
+            def healthy():
+                eps = g.status()["upstreams"][0]["endpoints"]
+                return {e["address"]: e["healthy"] for e in eps}
+            # The untrusted certificate fails its checks; the good one passes them.
+            wait_until(lambda: healthy() == {good.address: True, bad.address: False},
+                       what="the untrusted endpoint marked down")
+            assert "TLS handshake failed" in g.log()
+            for _ in range(6):
+                assert http_get(port, "/")[2] == b"good\n"
+            good.set_health(False)  # /healthz over TLS now answers 503
+            wait_until(lambda: not healthy()[good.address], what="503 seen over TLS")
+            good.set_health(True)
+            wait_until(lambda: healthy()[good.address], what="back up")
+
+
 def test_certificate_reload_keeps_connections_and_survives_a_bad_file(pki, tmp_path):
     cert = tmp_path / "web.crt"
     key = tmp_path / "web.key"
