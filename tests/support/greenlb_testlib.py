@@ -50,11 +50,12 @@ def port_open(port):
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
-    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None):
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, host="127.0.0.1"):
         self.name = name
+        self.host = host
         self.port = port or free_port()
         args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
-                "--name", name, "--mode", mode]
+                "--host", host, "--name", name, "--mode", mode]
         if idle_close:
             args += ["--idle-close", str(idle_close)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -66,10 +67,10 @@ class Upstream:
 
     @property
     def address(self):
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def get_json(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+        with urllib.request.urlopen(f"http://{self.address}{path}", timeout=5) as r:
             return json.loads(r.read())
 
     def stats(self):
@@ -80,7 +81,19 @@ class Upstream:
 
     def set_health(self, healthy):
         urllib.request.urlopen(
-            f"http://127.0.0.1:{self.port}/_health/{'up' if healthy else 'down'}", timeout=5).read()
+            f"http://{self.address}/_health/{'up' if healthy else 'down'}", timeout=5).read()
+
+    def fail_with(self, status):
+        """Every request (but /healthz and control paths) answered `status`; 0 stops it."""
+        urllib.request.urlopen(f"http://{self.address}/_fail/{status}", timeout=5).read()
+
+    def delay(self, ms):
+        """Every request (but /healthz and control paths) waits `ms` first; 0 stops it."""
+        urllib.request.urlopen(f"http://{self.address}/_delay/{ms}", timeout=5).read()
+
+    def hits(self, path):
+        """How many requests for `path` (query ignored) this upstream has seen."""
+        return sum(1 for r in self.requests() if r[1].split("?")[0] == path)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -311,11 +324,12 @@ endpoints = [{endpoints}]
 
 
 class ScriptServer:
-    """A support script (websocket_echo.py, tcp_echo.py) run as its own process on a port."""
+    """A support script (websocket_echo.py, tcp_echo.py, dns_server.py) run as its own
+    process on a port: `script PORT [args...]`."""
 
-    def __init__(self, script, port=None):
+    def __init__(self, script, port=None, args=()):
         self.port = port or free_port()
-        self.proc = subprocess.Popen([PYTHON, str(SUPPORT / script), str(self.port)],
+        self.proc = subprocess.Popen([PYTHON, str(SUPPORT / script), str(self.port), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             self.stop()
