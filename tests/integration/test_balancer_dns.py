@@ -120,5 +120,13 @@ def test_dns_membership_follows_the_answers_at_runtime(tmp_path):
             for t in threads:
                 t.join(timeout=15)
             assert [s for s, _, _ in slow] == [200] * 4
+
+            # Endpoints that left, once nothing uses them, are forgotten by every worker
+            # (a pool sweep every 5 s): their series leave /metrics.
+            def series(address):
+                return [k for k in lb.metrics() if dict(k[1]).get("endpoint") == address]
+            wait_until(lambda: not series(f"127.0.0.1:{port}") and not series(f"127.0.0.2:{port}"),
+                       timeout=15, what="removed endpoints' series gone")
+            assert series(f"127.0.0.3:{port}")
             assert lb.proc.poll() is None
             assert lb.stop() == 0
