@@ -38,6 +38,26 @@ TEST(RoundRobin, EqualWeightsCycle) {
   EXPECT_EQ(sequence(t, 9), "abcabcabc");
 }
 
+TEST(RoundRobin, EqualWeightsSkipAnUnavailableWithoutDoublingTheNext) {
+  for (auto slow_start : {conf::Duration(0), conf::Duration(std::chrono::seconds(10))}) {
+    auto cfg = upstreamConfig(conf::Balance::round_robin);
+    cfg.outlier.slow_start = slow_start;  // 0: the rotation; else smooth WRR: the same
+    TestUpstream t(cfg, {1, 1, 1, 1});
+    t.at(1).setHealthy(false, core::TimePoint(std::chrono::seconds(1)));
+    EXPECT_EQ(sequence(t, 9), "acdacdacd") << slow_start.count();
+  }
+}
+
+TEST(RoundRobin, ALargeEqualFleetIsAPlainRotation) {
+  TestUpstream t(upstreamConfig(conf::Balance::round_robin), std::vector<uint32_t>(1000, 1));
+  PickContext ctx;
+  ctx.now = core::Clock::now();
+  PickFailure why;
+  for (size_t i = 0; i < 2500; ++i) {
+    ASSERT_EQ(t.upstream->pick(0, ctx, &why), &t.at(i % 1000)) << i;
+  }
+}
+
 TEST(RoundRobin, HubsStartAtDifferentPositions) {
   // Two hubs with a fresh membership must not both send their first request to `a`.
   TestUpstream t(upstreamConfig(conf::Balance::round_robin), {1, 1, 1}, 2);
