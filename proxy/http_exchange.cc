@@ -85,7 +85,9 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
   scratch_ = client_.hub().buffers().get(scratch);
 }
 
-HttpExchange::~HttpExchange() = default;
+HttpExchange::~HttpExchange() {
+  if (pinned_ != nullptr) pinned_->unpin();
+}
 
 bool HttpExchange::isValidRequestIdView(std::string_view id) {
   return !id.empty() && http::isValidRequestId(id);
@@ -144,6 +146,11 @@ bool HttpExchange::forward(balancer::Upstream& up) {
                                                                       : "no_healthy_endpoint");
       }
       ctx.addTried(ep);
+      // Pinned before anything parks: a DNS change may drop the endpoint from every
+      // membership while this request still uses it (and logs its name at the end).
+      if (pinned_ != nullptr) pinned_->unpin();
+      pinned_ = &client_.hub().poolFor(up, *ep);
+      pinned_->pin();
     }
     ++attempts_;
     endpoint_ = ep;

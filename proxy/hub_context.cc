@@ -21,7 +21,11 @@ HubContext::HubContext(Server& server, size_t index, core::Hub& hub)
     : server_(server), index_(index), hub_(hub) {}
 
 HubContext::~HubContext() {
-  for (auto& e : pools_) e.endpoint->hubSlot(index_) = nullptr;
+  for (auto& e : pools_) {
+    if (e.endpoint == nullptr) continue;
+    e.endpoint->hubSlot(index_) = nullptr;
+    e.endpoint->slotHolders().fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void HubContext::publish(std::shared_ptr<Generation> g) {
@@ -48,18 +52,24 @@ EndpointPool& HubContext::poolFor(balancer::Upstream& up, balancer::Endpoint& ep
   auto pool = std::make_unique<EndpointPool>(pc.max_idle_per_endpoint, pc.idle_timeout,
                                              &up.metrics(), index_);
   EndpointPool* raw = pool.get();
+  if (owner != nullptr) owner->slotHolders().fetch_add(1, std::memory_order_relaxed);
   pools_.push_back(PoolEntry{std::move(owner), std::move(pool)});
   slot = raw;
   return *raw;
 }
 
 void HubContext::sweepPools() {
-  // An endpoint only this hub's pool refers to has left every membership (reload, DNS)
-  // and no request uses it: its idle connections can go.
+  // An endpoint only the hubs' pools refer to has left every membership (reload, DNS)
+  // and, when no request of this hub uses it (requests hold raw pointers: they pin the
+  // pool), this hub's idle connections to it can go.
   for (size_t i = 0; i < pools_.size();) {
     PoolEntry& e = pools_[i];
-    if (e.endpoint != nullptr && e.endpoint.use_count() == 1) {
+    if (e.endpoint != nullptr && e.pool->pins() == 0 &&
+        e.endpoint.use_count() == e.endpoint->slotHolders().load(std::memory_order_relaxed)) {
       e.endpoint->hubSlot(index_) = nullptr;
+      // Counted down before the reference goes: another hub sweeping meanwhile sees more
+      // owners than holders and waits for its next round, never the reverse.
+      e.endpoint->slotHolders().fetch_sub(1, std::memory_order_relaxed);
       pools_[i] = std::move(pools_.back());
       pools_.pop_back();
       continue;
