@@ -67,7 +67,9 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
       break;
     case http::BodyKind::content_length:
       replayable_ = in_.size() >= head_.content_length;
-      request_body_done_ = false;
+      // A body buffered whole with the head is read already: the client may keep its
+      // connection (it is consumed from `in_` only in finish(), as retries resend it).
+      request_body_done_ = replayable_;
       break;
     default:  // chunked bodies are streamed, never replayed
       replayable_ = false;
