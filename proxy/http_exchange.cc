@@ -379,8 +379,10 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
       http::ParseStatus ps = parser.parse(out_.data(), response_);
       if (ps == http::ParseStatus::need_more) break;
       if (ps == http::ParseStatus::error) {
+        // Nothing reached the client yet: a broken head is retried like a reset.
         up.reportFailure(ep, Clock::now());
-        return fail(false, false, 502, "bad_response");
+        return fail(can_retry, cfg.retry.on_reset && idempotent_ && replayable_ && !body_streamed_,
+                    502, "bad_response");
       }
       if (response_.status >= 100 && response_.status < 200 && !response_.upgrade) {
         // Interim responses (100, 103) are not relayed: the proxy answers Expect itself.
