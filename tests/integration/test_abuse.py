@@ -332,6 +332,23 @@ def test_reset_mid_body_cuts_the_client_connection(faults):
     assert b"Content-Length: 1048576" in head and 0 < len(body) < 1048576
 
 
+def test_unasked_response_on_a_pooled_connection_never_reaches_a_client(faults):
+    lb, port, fault, _ = faults
+    fault.mode = "double_response"
+    try:
+        # The extra response arrives while the connection sits in the pool (reused 80 ms
+        # later): the pool must drop it, not hand it to the next request. (Extra bytes that
+        # arrive only after a reused connection carried a new request cannot be told from
+        # its response by any HTTP/1.1 proxy.)
+        bodies = []
+        for _ in range(12):
+            bodies.append(http_get(port, "/solo/x")[2])
+            time.sleep(0.08)
+    finally:
+        fault.mode = "ok"
+    assert bodies == [b"ok\n"] * 12
+
+
 def test_upstream_that_never_reads_a_large_body_is_a_bounded_error(faults):
     lb, port, fault, _ = faults
     fault.mode = "no_read"

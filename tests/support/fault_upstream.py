@@ -9,6 +9,8 @@ Modes (each request is read up to the end of its head first, except in no_read/b
   garbage                 answers bytes that are not HTTP, then closes
   stall                   reads the request and never answers
   reset_mid_body          200 with Content-Length 1 MiB, 64 KiB of it, then RST
+  double_response         200 "ok", then 20 ms later an unasked second response
+                          ("poisoned"), then goes on serving the connection
   no_read                 accepts and never reads (its receive buffer fills)
   blackhole               never accepts: the accept queue is full, so SYNs are dropped and
                           connects time out (the listening socket has a backlog of 0 and
@@ -17,9 +19,10 @@ Modes (each request is read up to the end of its head first, except in no_read/b
 import socket
 import struct
 import threading
+import time
 
 MODES = ("ok", "reset_before_response", "close_before_response", "half_close", "garbage",
-         "stall", "reset_mid_body", "no_read", "blackhole")
+         "stall", "reset_mid_body", "double_response", "no_read", "blackhole")
 
 
 class FaultUpstream:
@@ -88,8 +91,11 @@ class FaultUpstream:
                     sock.close()
                     return
                 mode = self.mode
-                if mode == "ok":
+                if mode in ("ok", "double_response"):
                     sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+                    if mode == "double_response":
+                        time.sleep(0.02)
+                        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\npoisoned\n")
                     continue
                 if mode == "reset_before_response":
                     self._reset(sock)
