@@ -308,6 +308,72 @@ def test_fault_before_the_response_costs_a_retry_not_an_error(faults, mode, alon
     assert http_get(port, "/solo/x")[0] == 200
 
 
+# Malformed upstream responses: a bad head is a 502 (nothing of it reaches the client); a
+# body whose framing breaks after the head was relayed cuts the client connection.
+BAD_HEADS = [
+    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", id="cl-and-te"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", id="differing-cl"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", id="negative-cl"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc", id="te-not-chunked"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n", id="obs-fold"),
+    pytest.param(b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n", id="bare-lf"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n", id="nul"),
+    pytest.param(b"HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n", id="status-99"),
+    pytest.param(b"HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n", id="status-600"),
+    pytest.param(b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", id="http2-status-line"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", id="head-too-large"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", id="head-cut-short"),
+]
+
+
+@pytest.mark.parametrize("raw", BAD_HEADS)
+def test_malformed_upstream_head_is_a_502_and_nothing_of_it_leaks(faults, raw):
+    lb, port, fault, _ = faults
+    fault.mode, fault.raw_response = "raw", raw
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /solo/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = b""
+            while b"\r\n\r\n" not in first or not first.endswith(b"Bad Gateway\n"):
+                data = s.recv(65536)
+                assert data, first
+                first += data
+            fault.mode = "ok"
+            s.sendall(b"GET /solo/y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            second, _ = read_until_close(s, timeout=5)
+    finally:
+        fault.mode = "ok"
+    assert first.startswith(b"HTTP/1.1 502") and first.count(b"HTTP/1.1") == 1, first[:200]
+    assert b"X-Big" not in first and b"X-A" not in first and b"Odd" not in first
+    # The connection was kept (the 502 is about the upstream) and serves the next request.
+    assert second.startswith(b"HTTP/1.1 200") and second.endswith(b"ok\n"), second[-200:]
+
+
+BAD_BODIES = [
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", id="chunk-size"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", id="chunk-no-crlf"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", id="chunked-eof"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", id="cl-eof"),
+]
+
+
+@pytest.mark.parametrize("raw", BAD_BODIES)
+def test_upstream_body_breaking_after_the_head_cuts_the_client_connection(faults, raw):
+    lb, port, fault, _ = faults
+    fault.mode, fault.raw_response = "raw", raw
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /solo/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply, closed = read_until_close(s, timeout=5)
+    finally:
+        fault.mode = "ok"
+    assert reply.startswith(b"HTTP/1.1 200") and closed
+    assert reply.count(b"HTTP/1.1") == 1
+    if b"chunked" in raw:  # the client can see the body did not end
+        body = reply.split(b"\r\n\r\n", 1)[1]
+        assert not body.endswith(b"0\r\n\r\n"), body
+
+
 def test_blackholed_connect_times_out_into_a_retry_or_a_502(faults):
     lb, port, _, _ = faults
     timeouts = lb.metric("greenlb_upstream_timeouts_total", upstream="hole", kind="connect")

@@ -9,6 +9,7 @@ Modes (each request is read up to the end of its head first, except in no_read/b
   garbage                 answers bytes that are not HTTP, then closes
   stall                   reads the request and never answers
   reset_mid_body          200 with Content-Length 1 MiB, 64 KiB of it, then RST
+  raw                     answers the bytes in `raw_response`, then closes
   double_response         200 "ok", then 20 ms later an unasked second response
                           ("poisoned"), then goes on serving the connection
   no_read                 accepts and never reads (its receive buffer fills)
@@ -22,12 +23,13 @@ import threading
 import time
 
 MODES = ("ok", "reset_before_response", "close_before_response", "half_close", "garbage",
-         "stall", "reset_mid_body", "double_response", "no_read", "blackhole")
+         "stall", "reset_mid_body", "raw", "double_response", "no_read", "blackhole")
 
 
 class FaultUpstream:
     def __init__(self, mode="ok"):
         self.mode = mode
+        self.raw_response = b""
         self.connections = 0   # accepted
         self.requests = 0      # request heads read
         self._lock = threading.Lock()
@@ -104,6 +106,9 @@ class FaultUpstream:
                 elif mode == "half_close":
                     sock.shutdown(socket.SHUT_WR)
                     self._hold(sock)
+                elif mode == "raw":
+                    sock.sendall(self.raw_response)
+                    sock.close()
                 elif mode == "garbage":
                     sock.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02 not http\r\n\r\n")
                     sock.close()
