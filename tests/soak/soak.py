@@ -106,6 +106,17 @@ class WebSocketLoad(threading.Thread):
         asyncio.run(main())
 
 
+def pipe_fds(pid):
+    """fds of the pipes kept for splice (up to 64 per hub in core/forward.cc: a cache)."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+        except OSError:
+            pass
+    return n
+
+
 def fibers(lb):
     try:
         return sum(h["fibers"] for h in lb.status()["hubs"])
@@ -123,6 +134,8 @@ def sample(lb, start, ws):
         "fds": open_fds(lb.pid()),
         "fibers": fibers(lb),
         "conns": int(get("greenlb_connections_active")),
+        "pooled": int(get("greenlb_upstream_pool_idle_connections")),
+        "pipes": pipe_fds(lb.pid()),
         "requests": int(get("greenlb_requests_total")),
         "ws_sessions": ws.sessions,
         "ws_failures": ws.failures,
@@ -132,6 +145,7 @@ def sample(lb, start, ws):
 
 def show(s):
     print("{t:>6}s  rss {rss_kib:>7} KiB  fds {fds:>5}  fibers {fibers:>5}  conns {conns:>5}  "
+          "pooled {pooled:>4}  pipe fds {pipes:>3}  "
           "requests {requests:>9}  ws {ws_sessions:>6} (failed {ws_failures})  "
           "reloads {reloads}".format(**s), flush=True)
 
@@ -202,7 +216,8 @@ def main():
           f" (failed {final['ws_failures']})")
     print(f"RSS KiB: warm {warm['rss_kib']}, peak {peak}, idle at end {final['rss_kib']}"
           f" (drift {final['rss_kib'] - warm['rss_kib']:+d})")
-    print(f"fds: start {samples[0]['fds']}, idle at end {final['fds']}; fibers: start "
+    print(f"fds: start {samples[0]['fds']}, idle at end {final['fds']} ({final['pooled']} pooled "
+          f"upstream connections, {final['pipes']} fds of cached splice pipes); fibers: start "
           f"{samples[0]['fibers']}, idle at end {final['fibers']}")
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
