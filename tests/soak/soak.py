@@ -152,6 +152,8 @@ def show(s):
 
 def main():
     args = parse_args()
+    # Stopped early (SIGTERM): still stop greenlb, the upstreams and wrk in `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.bin:
         os.environ["GREENLB_BIN"] = os.path.abspath(args.bin)
     from greenlb_testlib import Greenlb, ScriptServer, Upstream, free_port, wait_until
@@ -201,6 +203,11 @@ def main():
         time.sleep(15)
         final = sample(lb, start, ws)
         show(final)
+        codes = {}
+        for (name, labels), v in lb.metrics().items():
+            if name == "greenlb_requests_total" and v:
+                code = dict(labels)["code"]
+                codes[code] = codes.get(code, 0) + int(v)
     finally:
         if wrk.poll() is None:
             wrk.kill()
@@ -219,6 +226,7 @@ def main():
     print(f"fds: start {samples[0]['fds']}, idle at end {final['fds']} ({final['pooled']} pooled "
           f"upstream connections, {final['pipes']} fds of cached splice pipes); fibers: start "
           f"{samples[0]['fibers']}, idle at end {final['fibers']}")
+    print("responses by status:", ", ".join(f"{c}: {n}" for c, n in sorted(codes.items())))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     print(f"wrk non-2xx: {non2xx.group(1) if non2xx else 0}; socket errors: "
