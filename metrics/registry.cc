@@ -44,7 +44,10 @@ class FamilySet {
     at(id).metric.push_back(gaugeSample(std::move(labels), value));
   }
   void histogram(FamilyId id, Labels labels, const Histogram& h) {
-    at(id).metric.push_back(histogramSample(std::move(labels), h.snapshot()));
+    histogram(id, std::move(labels), h.snapshot());
+  }
+  void histogram(FamilyId id, Labels labels, HistogramSnapshot h) {
+    at(id).metric.push_back(histogramSample(std::move(labels), std::move(h)));
   }
   // One counter sample per enum value, labelled `label`="name".
   template <size_t N>
@@ -162,9 +165,16 @@ std::vector<MetricFamily> Registry::Collect() const {
   }
 
   for (const auto& [key, r] : requests_) {
+    // Every listener gets request metrics for every upstream (routes may reach any of
+    // them); only pairs that saw a request are exported, or the series would grow as
+    // listeners x upstreams x buckets whatever the traffic.
+    HistogramSnapshot duration = r->duration.snapshot();
+    bool counted = duration.count != 0;
+    r->requests.forEach([&](int, uint64_t) { counted = true; });
+    if (!counted) continue;
     const Labels by{{"listener", key.first}, {"upstream", key.second}};
     out.statuses(requests, by, r->requests);
-    out.histogram(request_duration, by, r->duration);
+    out.histogram(request_duration, by, std::move(duration));
   }
 
   for (const auto& [name, u] : upstreams_) {

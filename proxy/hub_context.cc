@@ -21,12 +21,15 @@ HubContext::HubContext(Server& server, size_t index, core::Hub& hub)
     : server_(server), index_(index), hub_(hub) {}
 
 HubContext::~HubContext() {
-  for (auto& e : pools_) e.endpoint->hubSlot(index_) = nullptr;
+  for (auto& e : pools_) {
+    if (auto ep = e.endpoint.lock()) ep->hubSlot(index_) = nullptr;
+  }
 }
 
 void HubContext::publish(std::shared_ptr<Generation> g) {
   if (current_ != nullptr && current_->users(index_) > 0) retired_.push_back(current_);
   current_ = std::move(g);
+  for (auto& l : listeners_) l->published(current_);
 }
 
 void HubContext::retire(Generation* g) {
@@ -38,28 +41,32 @@ void HubContext::retire(Generation* g) {
 EndpointPool& HubContext::poolFor(balancer::Upstream& up, balancer::Endpoint& ep) {
   void*& slot = ep.hubSlot(index_);
   if (slot != nullptr) return *static_cast<EndpointPool*>(slot);
-  // First use of this endpoint on this hub: keep a reference so the pool can be swept
-  // when the endpoint has left every membership.
-  std::shared_ptr<balancer::Endpoint> owner;
+  // First use of this endpoint on this hub: watch it (weakly) so the pool can be swept
+  // once the endpoint is gone.
+  std::weak_ptr<balancer::Endpoint> owner;
+  bool watched = false;
   for (const auto& e : up.hubEndpoints(index_).endpoints) {
-    if (e.get() == &ep) owner = e;
+    if (e.get() == &ep) {
+      owner = e;
+      watched = true;
+    }
   }
   const conf::PoolConfig& pc = up.config().pool;
   auto pool = std::make_unique<EndpointPool>(pc.max_idle_per_endpoint, pc.idle_timeout,
                                              &up.metrics(), index_);
   EndpointPool* raw = pool.get();
-  pools_.push_back(PoolEntry{std::move(owner), std::move(pool)});
+  pools_.push_back(PoolEntry{std::move(owner), watched, std::move(pool)});
   slot = raw;
   return *raw;
 }
 
 void HubContext::sweepPools() {
-  // An endpoint only this hub's pool refers to has left every membership (reload, DNS)
-  // and no request uses it: its idle connections can go.
+  // An endpoint that no longer exists has left every membership (reload, DNS) and no
+  // request uses it: its idle connections can go. The pools hold it weakly: with a strong
+  // reference on every hub, no hub would ever see itself as the last holder.
   for (size_t i = 0; i < pools_.size();) {
     PoolEntry& e = pools_[i];
-    if (e.endpoint != nullptr && e.endpoint.use_count() == 1) {
-      e.endpoint->hubSlot(index_) = nullptr;
+    if (e.watched && e.endpoint.expired()) {
       pools_[i] = std::move(pools_.back());
       pools_.pop_back();
       continue;
@@ -83,7 +90,15 @@ void HubContext::addListener(std::unique_ptr<ListenerSocket> l) {
 void HubContext::retireListener(const std::string& name) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (listeners_[i]->name() != name) continue;
-    listeners_[i]->stop();
+    ListenerSocket* gone = listeners_[i].get();
+    gone->stop();
+    // Its idle kept-alive connections close now; busy ones after their response, which
+    // says Connection: close (SPEC 6).
+    for (ClientConnection* c = connections_; c != nullptr;) {
+      ClientConnection* next = c->next;
+      if (&c->listener() == gone) c->closeIfDormant();
+      c = next;
+    }
     retired_listeners_.push_back(std::move(listeners_[i]));
     listeners_.erase(listeners_.begin() + static_cast<ptrdiff_t>(i));
     return;
@@ -118,6 +133,8 @@ size_t HubContext::activeConnections() const {
   for (ClientConnection* c = connections_; c != nullptr; c = c->next) n += c->active() ? 1 : 0;
   return n;
 }
+
+void HubContext::stopKeepAlive() { draining_ = true; }
 
 void HubContext::startDrain() {
   draining_ = true;

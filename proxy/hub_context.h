@@ -68,6 +68,8 @@ class HubContext {
   void removeConnection(ClientConnection* c);
   size_t connectionCount() const { return connection_count_; }
   bool draining() const { return draining_; }
+  // SIGTERM: responses from now on say Connection: close; listeners still accept.
+  void stopKeepAlive();
   // Stops keep-alive: dormant connections close now, active ones after their response.
   void startDrain();
   // Closes every connection still open (the graceful timeout ran out); returns how many.
@@ -88,7 +90,8 @@ class HubContext {
   std::shared_ptr<Generation> current_;
   std::vector<std::shared_ptr<Generation>> retired_;  // still used by requests on this hub
   struct PoolEntry {
-    std::shared_ptr<balancer::Endpoint> endpoint;
+    std::weak_ptr<balancer::Endpoint> endpoint;  // expired: the pool can go
+    bool watched;  // false: not found in the hub's membership, never swept
     std::unique_ptr<EndpointPool> pool;
   };
   std::vector<PoolEntry> pools_;

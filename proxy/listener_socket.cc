@@ -30,6 +30,10 @@ void ListenerSocket::stop() {
   acceptor_.kill();
 }
 
+void ListenerSocket::published(const std::shared_ptr<Generation>& gen) {
+  if (gen->findListener(name_) != nullptr) last_known_ = gen;
+}
+
 const ListenerPlan& ListenerSocket::planIn(Generation& gen, Generation** used) {
   if (cached_gen_ == gen.number && cached_plan_ != nullptr) {
     *used = cached_used_;

@@ -249,6 +249,9 @@ void Server::drain() {
   std::fprintf(stderr, "greenlb: draining: accepting for %.1fs more, then up to %.1fs for %lld open connection(s)\n",
                core::toSeconds(g.drain_delay), core::toSeconds(g.graceful_timeout),
                static_cast<long long>(openConnections()));
+  // From now on every response tells its client to go; idle kept-alive connections stay
+  // until the listeners close, so a client that speaks meanwhile is answered, not reset.
+  onEveryHub([](HubContext& h) { h.stopKeepAlive(); });
   // Kubernetes keeps sending new connections until endpoint removal has propagated.
   if (g.drain_delay > conf::Duration::zero()) (void)core::sleep(g.drain_delay);
   onEveryHub([](HubContext& h) {

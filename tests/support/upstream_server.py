@@ -12,7 +12,8 @@ Paths:
   /sink             reads the whole body, answers its size
   /close            answers with Connection: close
   /healthz          200, or 503 after /_health/down (until /_health/up)
-  /_stats           {"connections": accepted, "requests": served, "open": open now}
+  /_stats           {"connections": accepted ones that carried traffic (not only /_ control
+                    requests such as this one), "requests": served, "open": open now}
   /_requests        every request seen: [[method, target, [[name, value]...], body_len], ...]
 Modes: stuck = accept and read, never answer.
 """
@@ -85,10 +86,11 @@ async def next_event(conn, reader, timeout):
 
 
 async def handle(reader, writer):
-    state["connections"] += 1
     state["open"] += 1
+    counted = False  # a test's own /_stats connection must not change what it reads
     try:
         if ARGS.mode == "stuck":
+            state["connections"] += 1
             while await reader.read(65536):
                 pass
             return
@@ -123,6 +125,9 @@ async def handle(reader, writer):
             path = url.path
             headers = [[k.decode(), v.decode()] for k, v in event.headers]
             if not path.startswith("/_"):  # control requests are not traffic
+                if not counted:
+                    counted = True
+                    state["connections"] += 1
                 state["requests"] += 1
                 state["log"].append([event.method.decode(), target, headers, len(body)])
             if path == "/headers":
