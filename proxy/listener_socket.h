@@ -50,6 +50,8 @@ class ListenerSocket {
 
  private:
   void acceptLoop();
+  // Serves an accepted connection, or closes it over [global] max_connections.
+  void adopt(int fd, const core::SocketAddress& peer);
 
   HubContext& hub_;
   std::string name_;
