@@ -1,5 +1,6 @@
 """Hot reload on SIGHUP and POST /reload (issue 7, SPEC 6): no dropped connection, routes
 switch, listeners move, invalid files change nothing, upstream state survives."""
+import os
 import re
 import signal
 import socket
@@ -75,6 +76,39 @@ def test_route_moves_across_20_reloads_under_load_without_a_failure():
             assert bodies == {b"a\n", b"b\n"}
             assert lb.reloads() == {"success": RELOADS, "failure": 0}
             assert lb.status()["generation"] == RELOADS + 1
+            assert lb.stop() == 0
+
+
+def test_a_sighup_during_a_reload_is_not_lost():
+    # An upstream of 3000 endpoints (never routed to) whose weight changes at every write:
+    # each reload rebuilds it, which keeps a reload running for tens of milliseconds.
+    def big(weight):
+        endpoints = ", ".join(f'{{ address = "127.0.{i // 250}.{i % 250 + 1}:9", '
+                              f'weight = {weight} }}' for i in range(3000))
+        return f'\n[[upstream]]\nname = "big"\nendpoints = [{endpoints}]\n'
+
+    with Upstream("a") as a, Upstream("b") as b:
+        port, admin = free_port(), free_port()
+        configs = {name: two_upstream_config(name, a, b, port, admin).replace(
+            "allow_reload = true", "allow_reload = true\nper_endpoint_metrics = false")
+            for name in ("a", "b")}  # scrapes stay small
+        with Greenlb(configs["a"] + big(1)) as lb:
+            def replace(text):  # atomically, as editors and config tools do
+                tmp = lb.path.with_suffix(".new")
+                tmp.write_text(text)
+                os.replace(tmp, lb.path)
+
+            for i in range(6):
+                replace(configs["b"] + big(2))
+                lb.send_signal(signal.SIGHUP)
+                time.sleep(0.01)  # that reload has read the file and is building
+                # Rewritten, signalled again while that reload runs: applied after it.
+                replace(configs["a"] + big(3))
+                lb.send_signal(signal.SIGHUP)
+                wait_until(lambda: http_get(port, "/r/x")[2] == b"a\n" and
+                           lb.reloads()["success"] >= 2 * (i + 1), timeout=10,
+                           what="the last file in force")
+                assert lb.reloads() == {"success": 2 * (i + 1), "failure": 0}
             assert lb.stop() == 0
 
 
