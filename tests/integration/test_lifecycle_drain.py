@@ -67,7 +67,8 @@ def slow_upload(port, result, seconds=2.0, pieces=20):
 def test_sigterm_drains_under_load_and_exits_0():
     with Upstream("a") as a, ScriptServer("tcp_echo.py") as echo:
         port, admin, tcp_port = free_port(), free_port(), free_port()
-        with Greenlb(drain_config(a, port, admin, tcp_port, echo)) as lb:
+        # drain_delay leaves room for the checks made while still accepting (slow under ASan).
+        with Greenlb(drain_config(a, port, admin, tcp_port, echo, drain_delay="2s")) as lb:
             kept = RawHttpConnection(port)
             assert kept.request("/")[0] == 200 and kept.open
             tunnel = socket.create_connection(("127.0.0.1", tcp_port), timeout=10)
