@@ -301,3 +301,45 @@ def test_sigusr1_reopens_the_access_log():
             assert "/before-rotation" in rotated.read_text()
             assert "/before-rotation" not in log.read_text()
             assert lb.stop() == 0
+
+
+def test_health_state_survives_an_unrelated_reload_and_not_a_changed_upstream():
+    with Upstream("a") as a, Upstream("b") as b:
+        port, admin = free_port(), free_port()
+        # One check at start, then none for a minute: the state after it can only come
+        # from that first check (or from a fresh endpoint, which starts healthy).
+        health = """
+  [upstream.health]
+  path = "/healthz"
+  interval = "1m"
+  timeout = "1s"
+  fall = 1
+  rise = 1
+"""
+
+        def config(extra_listeners="", upstream_extra=""):
+            return two_upstream_config("a", a, b, port, admin, extra_listeners=extra_listeners,
+                                       upstream_extra=health + upstream_extra)
+
+        a.set_health(False)
+        with Greenlb(config()) as lb:
+            up = lambda: lb.metric("greenlb_upstream_endpoint_up", upstream="a")
+            checks = lambda: lb.metric("greenlb_upstream_health_checks_total", upstream="a")
+            wait_until(lambda: up() == 0 and checks() == 1, what="a checked down")
+            a.set_health(True)  # the next check would pass: none comes for a minute
+            lb.reload(config(extra_listeners=f"""
+[[listener]]
+name = "extra"
+listen = "127.0.0.1:{free_port()}"
+upstream = "b"
+"""))
+            assert http_get(lb.port("extra"), "/")[2] == b"b\n"
+            # Same upstream object: still down, no new check ran.
+            assert endpoint_status(lb, "a", a.address)["healthy"] is False
+            assert up() == 0 and checks() == 1
+            # A changed definition rebuilds the upstream: fresh state, a new first check.
+            lb.reload(config(upstream_extra='  [upstream.retry]\n  backoff = "1ms"\n'))
+            wait_until(lambda: checks() == 2, what="the rebuilt upstream's first check")
+            assert endpoint_status(lb, "a", a.address)["healthy"] is True
+            assert up() == 1
+            assert lb.stop() == 0
