@@ -30,6 +30,8 @@ void serveTcp(ClientConnection& client) {
   const conf::UpstreamConfig& uc = up.config();
   balancer::PickContext ctx;
   core::Stream upstream;
+  const ClientTlsContext* tls = owner->upstream_tls[static_cast<size_t>(index)].get();
+  std::unique_ptr<Transport> upstream_tls;
   balancer::Endpoint* ep = nullptr;
   // A DNS change may drop the endpoint from every membership during the connect or the
   // tunnel (hours): the tunnel keeps it alive itself. Once per connection, not per byte.
@@ -52,6 +54,15 @@ void serveTcp(ClientConnection& client) {
     {
       core::Timeout t(uc.timeouts.connect);
       st = upstream.connectTo(ep->address());
+      if (st.ok() && tls != nullptr) {
+        auto session = tls->handshake(ep->name(), upstream);
+        if (session.ok()) {
+          upstream_tls = std::move(*session);
+        } else {
+          st = session.error();
+          upstream.close();
+        }
+      }
       timed_out = t.expired();
     }
     if (st.ok()) {
@@ -71,7 +82,8 @@ void serveTcp(ClientConnection& client) {
   }
   up.reportSuccess(*ep);
   ep->beginRequest();
-  PlainTransport upstream_transport(upstream);
+  PlainTransport plain(upstream);
+  Transport& upstream_transport = upstream_tls != nullptr ? *upstream_tls : plain;
   TunnelResult t = runTunnel(client.transport(), upstream_transport, lc.timeouts.tunnel_idle);
   ep->endRequest();
   plan.metrics->bytes_received.add(h, t.a_to_b);

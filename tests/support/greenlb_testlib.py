@@ -11,6 +11,7 @@ import pathlib
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -50,12 +51,14 @@ def port_open(port):
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
-    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, host="127.0.0.1"):
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, args=(),
+                 host="127.0.0.1"):
         self.name = name
         self.host = host
         self.port = port or free_port()
         args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
-                "--host", host, "--name", name, "--mode", mode]
+                "--host", host, "--name", name, "--mode", mode, *args]
+        self.args = [str(a) for a in args]
         if idle_close:
             args += ["--idle-close", str(idle_close)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -70,8 +73,18 @@ class Upstream:
         return f"{self.host}:{self.port}"
 
     def get_json(self, path):
-        with urllib.request.urlopen(f"http://{self.address}{path}", timeout=5) as r:
+        with self.get(path) as r:
             return json.loads(r.read())
+
+    def get(self, path):
+        """A request of the test's own (not through greenlb); TLS unverified when it serves TLS."""
+        if "--tls-cert" in self.args:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return urllib.request.urlopen(f"https://{self.address}{path}", timeout=5,
+                                          context=ctx)
+        return urllib.request.urlopen(f"http://{self.address}{path}", timeout=5)
 
     def stats(self):
         return self.get_json("/_stats")
@@ -80,16 +93,18 @@ class Upstream:
         return self.get_json("/_requests")
 
     def set_health(self, healthy):
-        urllib.request.urlopen(
-            f"http://{self.address}/_health/{'up' if healthy else 'down'}", timeout=5).read()
+        with self.get(f"/_health/{'up' if healthy else 'down'}") as r:
+            r.read()
 
     def fail_with(self, status):
         """Every request (but /healthz and control paths) answered `status`; 0 stops it."""
-        urllib.request.urlopen(f"http://{self.address}/_fail/{status}", timeout=5).read()
+        with self.get(f"/_fail/{status}") as r:
+            r.read()
 
     def delay(self, ms):
         """Every request (but /healthz and control paths) waits `ms` first; 0 stops it."""
-        urllib.request.urlopen(f"http://{self.address}/_delay/{ms}", timeout=5).read()
+        with self.get(f"/_delay/{ms}") as r:
+            r.read()
 
     def hits(self, path):
         """How many requests for `path` (query ignored) this upstream has seen."""
@@ -206,11 +221,11 @@ class Greenlb:
         """{(name, frozenset(labels.items())): value}"""
         return parse_metrics(self.metrics_text())
 
-    def metric(self, name, **labels):
-        """Sum of the samples of `name` whose labels include `labels`."""
+    def metric(self, metric_name, **labels):
+        """Sum of the samples of `metric_name` whose labels include `labels`."""
         total = 0.0
         for (n, ls), v in self.metrics().items():
-            if n == name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
+            if n == metric_name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
                 total += v
         return total
 
