@@ -67,7 +67,9 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
       break;
     case http::BodyKind::content_length:
       replayable_ = in_.size() >= head_.content_length;
-      request_body_done_ = false;
+      // A body buffered whole with the head is read already: the client may keep its
+      // connection (it is consumed from `in_` only in finish(), as retries resend it).
+      request_body_done_ = replayable_;
       break;
     default:  // chunked bodies are streamed, never replayed
       replayable_ = false;
@@ -396,8 +398,10 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
       http::ParseStatus ps = parser.parse(out_.data(), response_);
       if (ps == http::ParseStatus::need_more) break;
       if (ps == http::ParseStatus::error) {
+        // Nothing reached the client yet: a broken head is retried like a reset.
         up.reportFailure(ep, Clock::now());
-        return fail(false, false, 502, "bad_response");
+        return fail(can_retry, cfg.retry.on_reset && idempotent_ && replayable_ && !body_streamed_,
+                    502, "bad_response");
       }
       if (response_.status >= 100 && response_.status < 200 && !response_.upgrade) {
         // Interim responses (100, 103) are not relayed: the proxy answers Expect itself.

@@ -51,8 +51,8 @@ def port_open(port):
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
-    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, args=(),
-                 host="127.0.0.1"):
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, host="127.0.0.1",
+                 args=()):
         self.name = name
         self.host = host
         self.port = port or free_port()
@@ -82,8 +82,7 @@ class Upstream:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-            return urllib.request.urlopen(f"https://{self.address}{path}", timeout=5,
-                                          context=ctx)
+            return urllib.request.urlopen(f"https://{self.address}{path}", timeout=5, context=ctx)
         return urllib.request.urlopen(f"http://{self.address}{path}", timeout=5)
 
     def stats(self):
@@ -93,17 +92,18 @@ class Upstream:
         return self.get_json("/_requests")
 
     def set_health(self, healthy):
-        with self.get(f"/_health/{'up' if healthy else 'down'}") as r:
-            r.read()
+        self._call(f"/_health/{'up' if healthy else 'down'}")
 
     def fail_with(self, status):
         """Every request (but /healthz and control paths) answered `status`; 0 stops it."""
-        with self.get(f"/_fail/{status}") as r:
-            r.read()
+        self._call(f"/_fail/{status}")
 
     def delay(self, ms):
         """Every request (but /healthz and control paths) waits `ms` first; 0 stops it."""
-        with self.get(f"/_delay/{ms}") as r:
+        self._call(f"/_delay/{ms}")
+
+    def _call(self, path):
+        with self.get(path) as r:
             r.read()
 
     def hits(self, path):
