@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -89,6 +92,26 @@ TEST(Socket, ConnectRefused) {
     Result<Stream> c = Stream::connect(at);
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().code, ECONNREFUSED);
+  });
+}
+
+// Both ends of a proxied exchange write replies in pieces (head, then body): Nagle
+// would hold each later piece for the peer's delayed ACK, 40 ms a request.
+TEST(Socket, AcceptedAndConnectedStreamsHaveNoDelay) {
+  runMain([] {
+    Result<Listener> l = Listener::bind(loopback());
+    ASSERT_TRUE(l.ok());
+    Result<Stream> c = Stream::connect(*l->localAddress());
+    ASSERT_TRUE(c.ok());
+    Result<int> fd = l->acceptFd();
+    ASSERT_TRUE(fd.ok());
+    Socket accepted(*fd);
+    for (int s : {accepted.fd(), c->fd()}) {
+      int on = 0;
+      socklen_t len = sizeof on;
+      ASSERT_EQ(getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+      EXPECT_NE(on, 0);
+    }
   });
 }
 
