@@ -42,6 +42,14 @@ void serveEcho(Listener& l) {
 TEST(SocketAddress, ParsesAndPrints) {
   EXPECT_EQ(SocketAddress::fromIp("10.1.2.3", 80)->str(), "10.1.2.3:80");
   EXPECT_EQ(SocketAddress::fromIp("::1", 8080)->str(), "[::1]:8080");
+  for (const char* ip : {"0.0.0.0", "255.255.255.255", "10.0.100.7", "127.0.0.1", "9.99.199.200"}) {
+    char text[INET_ADDRSTRLEN];
+    size_t n = SocketAddress::fromIp(ip, 1)->ipText(text, sizeof text);
+    EXPECT_EQ(std::string(text, n), ip);
+    EXPECT_EQ(std::strlen(text), n);  // terminated
+  }
+  char small[8];
+  EXPECT_EQ(SocketAddress::fromIp("10.0.100.7", 1)->ipText(small, sizeof small), 0u);
   EXPECT_FALSE(SocketAddress::fromIp("example.com", 80).has_value());
   EXPECT_FALSE(SocketAddress::fromIp("", 80).has_value());
 }
