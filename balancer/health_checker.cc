@@ -31,8 +31,9 @@ struct HealthChecker::ProbeFiber {
 };
 
 HealthChecker::HealthChecker(std::string upstream, conf::HealthConfig config,
-                             std::vector<core::Hub*> hubs)
-    : settings_(std::make_shared<const Settings>(Settings{std::move(upstream), std::move(config)})),
+                             std::vector<core::Hub*> hubs, ProbeChannelFactory secure)
+    : settings_(std::make_shared<const Settings>(
+          Settings{std::move(upstream), std::move(config), std::move(secure)})),
       hubs_(std::move(hubs)) {}
 
 HealthChecker::~HealthChecker() { stop(); }
@@ -107,7 +108,7 @@ void HealthChecker::run(Probe& probe) {
   bool first = true;
   for (;;) {
     core::TimePoint started = Clock::now();
-    ProbeResult r = probeEndpoint(ep, cfg);
+    ProbeResult r = probeEndpoint(ep, cfg, s.secure);
     if (r.cancelled || probe.stopped) return;
     core::TimePoint now = Clock::now();
     if (r.ok) {

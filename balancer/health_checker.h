@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "balancer/endpoint_set.h"
+#include "balancer/probe_channel.h"
 #include "conf/config.h"
 #include "core/hub.h"
 
@@ -30,7 +31,9 @@ namespace greenlb::balancer {
 
 class HealthChecker {
  public:
-  HealthChecker(std::string upstream, conf::HealthConfig config, std::vector<core::Hub*> hubs);
+  // `secure`: see probe_channel.h (empty for plain upstreams).
+  HealthChecker(std::string upstream, conf::HealthConfig config, std::vector<core::Hub*> hubs,
+                ProbeChannelFactory secure = {});
   ~HealthChecker();  // stop()
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
@@ -48,6 +51,7 @@ class HealthChecker {
   struct Settings {
     std::string upstream;
     conf::HealthConfig config;
+    ProbeChannelFactory secure;
   };
   struct Probe;
   struct ProbeFiber;

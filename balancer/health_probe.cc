@@ -22,6 +22,16 @@ std::string describe(core::Error e, bool timed_out) {
   }
 }
 
+class PlainChannel final : public ProbeChannel {
+ public:
+  explicit PlainChannel(core::Stream& s) : s_(s) {}
+  core::Status writeAll(const void* buf, size_t len) override { return s_.writeAll(buf, len); }
+  core::Result<size_t> readSome(void* buf, size_t len) override { return s_.readSome(buf, len); }
+
+ private:
+  core::Stream& s_;
+};
+
 ProbeResult failed(core::Error e, bool timed_out) {
   ProbeResult r;
   r.cancelled = e.cancelled();
@@ -43,23 +53,36 @@ int parseStatusLine(std::string_view head) {
   return status >= 100 ? status : 0;
 }
 
-ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg) {
+ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg,
+                          const ProbeChannelFactory& secure) {
   core::Timeout deadline(cfg.timeout);
   core::Stream conn;
   if (core::Status st = conn.connectTo(ep.address()); !st.ok()) {
     return failed(st.error(), deadline.expired());
   }
+  std::unique_ptr<ProbeChannel> channel;
+  if (secure) {
+    auto made = secure(ep, conn);
+    if (!made.ok()) {
+      ProbeResult r = failed(made.error(), deadline.expired());
+      if (!r.cancelled && !deadline.expired()) r.reason = "TLS handshake failed";
+      return r;
+    }
+    channel = std::move(*made);
+  } else {
+    channel = std::make_unique<PlainChannel>(conn);
+  }
   if (cfg.path.empty()) return ProbeResult{true, false, {}};
   std::string request = "GET " + cfg.path + " HTTP/1.1\r\nHost: " + ep.name() +
                         "\r\nUser-Agent: greenlb-health-check\r\nAccept: */*\r\n"
                         "Connection: close\r\n\r\n";
-  if (core::Status st = conn.writeAll(request.data(), request.size()); !st.ok()) {
+  if (core::Status st = channel->writeAll(request.data(), request.size()); !st.ok()) {
     return failed(st.error(), deadline.expired());
   }
   char head[kStatusLineMax];
   size_t have = 0;
   while (have < sizeof head) {
-    core::Result<size_t> n = conn.readSome(head + have, sizeof head - have);
+    core::Result<size_t> n = channel->readSome(head + have, sizeof head - have);
     if (!n.ok()) return failed(n.error(), deadline.expired());
     if (*n == 0) break;
     have += *n;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "balancer/endpoint.h"
+#include "balancer/probe_channel.h"
 #include "conf/config.h"
 
 namespace greenlb::balancer {
@@ -16,7 +17,10 @@ struct ProbeResult {
   std::string reason;      // why it failed, for the log: "connect refused", "status 503"...
 };
 
-ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg);
+// `secure` (may be empty) wraps the connected socket first, e.g. in TLS; then even a check
+// without a path must complete the handshake.
+ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg,
+                          const ProbeChannelFactory& secure = {});
 
 // The status code of an HTTP/1.x status line at the start of `head` ("HTTP/1.1 200 OK"),
 // 0 when it is not one (or is incomplete).

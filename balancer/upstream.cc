@@ -39,7 +39,7 @@ void Upstream::start() {
   if (started_) return;
   started_ = true;
   if (config_.health) {
-    auto checker = std::make_unique<HealthChecker>(name(), *config_.health, hubs_);
+    auto checker = std::make_unique<HealthChecker>(name(), *config_.health, hubs_, probe_channel_);
     std::lock_guard<std::mutex> lock(mu_);
     checker->follow(*latest_);
     health_ = std::move(checker);

@@ -16,6 +16,7 @@
 
 #include "balancer/endpoint_set.h"
 #include "balancer/pending_queue.h"
+#include "balancer/probe_channel.h"
 #include "balancer/picker.h"
 #include "balancer/retry_budget.h"
 #include "conf/config.h"
@@ -56,6 +57,8 @@ class Upstream {
   // only what they touch (their Endpoint), so they may end a moment later.
   void start();
   void stop();
+  // What active checks speak over (TLS upstreams); set before start(), never after.
+  void setProbeChannelFactory(ProbeChannelFactory f) { probe_channel_ = std::move(f); }
 
   // A new endpoint of this upstream, its metrics registered under (upstream, name).
   std::shared_ptr<Endpoint> makeEndpoint(const std::string& name, const core::SocketAddress& at,
@@ -122,6 +125,7 @@ class Upstream {
   uint64_t version_ = 0;
   std::mutex eject_mu_;  // serializes ejection decisions (max_ejected_percent); cold path
   bool started_ = false;  // hub 0
+  ProbeChannelFactory probe_channel_;
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<DnsDiscovery> dns_;  // hub 0
 };

@@ -12,6 +12,7 @@
 #include "proxy/listener_socket.h"
 #include "proxy/tcp_tunnel.h"
 #include "proxy/timed_io.h"
+#include "proxy/tls_transport.h"
 
 namespace greenlb::proxy {
 
@@ -127,7 +128,40 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
 
 }  // namespace
 
+bool ClientConnection::startTls() {
+  Generation* gen = hub_.acquire();
+  Generation* plan_gen = nullptr;
+  const ListenerPlan& plan = listener_.planIn(*gen, &plan_gen);
+  bool ok = true;
+  if (plan.tls != nullptr) {
+    // The generation stays acquired through the handshake: its context's SNI callback
+    // runs in it.
+    core::TimePoint t0 = Clock::now();
+    auto tls = std::make_unique<TlsTransport>(plan.tls->newSession(), stream_);
+    core::Status st;
+    {
+      core::Timeout deadline(plan.config->timeouts.client_header);  // the handshake is part of the head
+      st = tls->handshake();
+    }
+    size_t hub = hub_.index();
+    ok = st.ok();
+    plan.metrics->tls_handshakes[static_cast<size_t>(ok ? metrics::CheckResult::success
+                                                        : metrics::CheckResult::failure)]
+        .add(hub);
+    if (ok) {
+      plan.metrics->tls_handshake_duration.observe(hub, core::toSeconds(Clock::now() - t0));
+      tls_ = std::move(tls);
+    }
+  }
+  hub_.release(gen);
+  return ok;
+}
+
 void ClientConnection::run() {
+  if (requests == 0 && tls_ == nullptr && !startTls()) {
+    delete this;
+    return;
+  }
   if (listener_.protocol() == conf::Protocol::tcp) {
     serveTcp(*this);
     delete this;

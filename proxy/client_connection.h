@@ -51,6 +51,8 @@ class ClientConnection final : public core::IdleWatcher {
   void onIdleReadable(core::Socket&) override;
   void onIdleTimeout(core::Socket&) override;
   void spawnServer();
+  // A TLS listener's handshake, before the first request; false: close the connection.
+  bool startTls();
   void run();  // the fiber: serves requests until dormant or closed
   void goDormant(core::Duration idle);
   void lingeringClose();

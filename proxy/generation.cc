@@ -2,6 +2,7 @@
 
 #include "core/dns.h"
 #include "core/timeout.h"
+#include "proxy/tls_probe.h"
 
 namespace greenlb::proxy {
 
@@ -45,6 +46,7 @@ bool resolveEndpoints(balancer::Upstream& up, std::vector<std::shared_ptr<balanc
 }  // namespace
 
 std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> config,
+                                            const TlsContexts& tls,
                                             const Generation* previous, uint64_t number,
                                             metrics::Registry& registry,
                                             const std::vector<core::Hub*>& hubs,
@@ -62,6 +64,11 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
     }
     core::ResolverOptions resolver{config->global.resolv_conf, config->global.hosts_file};
     auto up = std::make_shared<balancer::Upstream>(uc, registry, hubs, resolver);
+    // Checks of a TLS upstream speak TLS. A carried-over upstream keeps the CA it was made
+    // with for its checks; requests use the freshly loaded one.
+    if (auto found = tls.upstreams.find(uc.name); found != tls.upstreams.end()) {
+      up->setProbeChannelFactory(tlsProbeChannel(found->second));
+    }
     if (!uc.dns) {
       std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;
       if (!resolveEndpoints(*up, &endpoints, error)) return nullptr;
@@ -69,9 +76,20 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
     }
     gen->upstreams.push_back(std::move(up));
   }
+  for (const auto& up : gen->upstreams) {
+    auto found = tls.upstreams.find(up->name());
+    gen->upstream_tls.push_back(found == tls.upstreams.end() ? nullptr : found->second);
+  }
   for (const auto& lc : config->listeners) {
     auto index = [&](const std::string& name) { return gen->findUpstream(name); };
-    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), {}};
+    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), nullptr, {}};
+    if (auto found = tls.listeners.find(lc.name); found != tls.listeners.end()) {
+      plan.tls = found->second;
+      plan.metrics->clearCertificates();
+      for (const CertificateInfo& c : plan.tls->certificates()) {
+        plan.metrics->setCertificateExpiry(c.name, c.not_after);
+      }
+    }
     for (const auto& up : gen->upstreams) {
       plan.request_metrics.push_back(&registry.requests(lc.name, up->name()));
     }

@@ -16,6 +16,7 @@
 #include "core/hub.h"
 #include "metrics/registry.h"
 #include "proxy/router.h"
+#include "proxy/tls_context.h"
 
 namespace greenlb::proxy {
 
@@ -23,6 +24,7 @@ struct ListenerPlan {
   const conf::ListenerConfig* config;
   Router router;
   metrics::ListenerMetrics* metrics;
+  std::shared_ptr<const ServerTlsContext> tls;  // null: a plain listener
   // Per upstream index; the last entry is for requests no upstream took (upstream="").
   std::vector<metrics::RequestMetrics*> request_metrics;
 };
@@ -32,6 +34,8 @@ class Generation {
   uint64_t number = 0;
   std::shared_ptr<const conf::Config> config;
   std::vector<std::shared_ptr<balancer::Upstream>> upstreams;
+  // Per upstream index: TLS to that upstream's endpoints, or null.
+  std::vector<std::shared_ptr<const ClientTlsContext>> upstream_tls;
   std::vector<ListenerPlan> listeners;
 
   const ListenerPlan* findListener(const std::string& name) const;
@@ -51,8 +55,9 @@ class Generation {
 
 // Builds a generation. Runs on a fiber: endpoint names are resolved with core's DNS. On
 // failure returns nullptr and the reason in `error`. `previous` (may be null) lends its
-// unchanged upstreams; `hubs_running` says whether membership updates must be posted.
+// unchanged upstreams. `tls` holds the config's TLS contexts (loadTlsContexts).
 std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> config,
+                                            const TlsContexts& tls,
                                             const Generation* previous, uint64_t number,
                                             metrics::Registry& registry,
                                             const std::vector<core::Hub*>& hubs,

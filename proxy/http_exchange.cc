@@ -204,9 +204,20 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up, balancer::En
     core::TimePoint t0 = Clock::now();
     core::Status st;
     bool timed_out = false;
+    const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
+    bool tls_failed = false;
     {
-      core::Timeout t(cfg.timeouts.connect);
+      core::Timeout t(cfg.timeouts.connect);  // TCP and TLS connect (SPEC [upstream.timeouts])
       st = upstream_conn_->stream().connectTo(ep.address());
+      if (st.ok() && tls != nullptr) {
+        auto session = tls->handshake(ep.name(), upstream_conn_->stream());
+        if (session.ok()) {
+          upstream_conn_->setTls(std::move(*session));
+        } else {
+          st = session.error();
+        }
+        tls_failed = !st.ok();
+      }
       timed_out = t.expired();
     }
     if (!st.ok()) {
@@ -215,8 +226,9 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up, balancer::En
       if (timed_out) up.metrics().timeouts[static_cast<size_t>(TimeoutKind::connect)].add(hub_);
       up.reportFailure(ep, Clock::now());
       // A connect failure is always retryable: nothing was sent (SPEC 3).
-      return fail(can_retry, cfg.retry.on_connect_failure,
-                  502, timed_out ? "connect_timeout" : "connect_failed");
+      return fail(can_retry, cfg.retry.on_connect_failure, 502,
+                  timed_out ? "connect_timeout"
+                            : (tls_failed ? "tls_handshake_failed" : "connect_failed"));
     }
     up.metrics().connect_duration.observe(hub_, core::toSeconds(Clock::now() - t0));
   }

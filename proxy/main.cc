@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "proxy/demo.h"
 #include "proxy/server.h"
+#include "proxy/tls_context.h"
 
 namespace {
 
@@ -51,6 +52,12 @@ int checkConfig(const std::string& path, bool print) {
   auto result = greenlb::conf::loadConfigFile(path);
   if (!result.ok()) {
     for (const auto& e : result.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    return 1;
+  }
+  greenlb::proxy::TlsContexts tls;
+  std::string tls_error;
+  if (!greenlb::proxy::loadTlsContexts(*result.config, &tls, &tls_error)) {
+    std::fprintf(stderr, "%s: error: %s\n", path.c_str(), tls_error.c_str());
     return 1;
   }
   if (print) {

@@ -170,7 +170,9 @@ bool Server::start(std::string* error) {
   registry_->setPerEndpointMetrics(config_->admin.per_endpoint_metrics);
   access_log_ = AccessLog::open(config_->access_log, hubs_.size(), error);
   if (access_log_ == nullptr && config_->access_log.path != "off") return false;
-  auto gen = buildGeneration(config_, nullptr, 1, *registry_, hubs, error);
+  TlsContexts tls;
+  if (!core::runBlocking([&] { return loadTlsContexts(*config_, &tls, error); })) return false;
+  auto gen = buildGeneration(config_, tls, nullptr, 1, *registry_, hubs, error);
   if (gen == nullptr) return false;
   std::vector<std::vector<std::unique_ptr<ListenerSocket>>> fresh;
   if (!bindListeners(*config_, nullptr, &fresh, error)) return false;
@@ -311,9 +313,11 @@ bool Server::reload(std::vector<std::string>* errors) {
                          "effect at the next restart\n");
   }
   std::string error;
+  TlsContexts tls;  // certificates are re-read on every reload
+  if (!core::runBlocking([&] { return loadTlsContexts(next, &tls, &error); })) return fail(error);
   std::vector<core::Hub*> hubs;
   for (auto& h : hubs_) hubs.push_back(&h->hub());
-  auto gen = buildGeneration(loaded.config, generation_.get(), generation_->number + 1,
+  auto gen = buildGeneration(loaded.config, tls, generation_.get(), generation_->number + 1,
                              *registry_, hubs, &error);
   if (gen == nullptr) return fail(error);
   std::vector<std::vector<std::unique_ptr<ListenerSocket>>> fresh;

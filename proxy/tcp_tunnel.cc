@@ -28,6 +28,8 @@ void serveTcp(ClientConnection& client) {
   const conf::UpstreamConfig& uc = up.config();
   balancer::PickContext ctx;
   core::Stream upstream;
+  const ClientTlsContext* tls = owner->upstream_tls[static_cast<size_t>(index)].get();
+  std::unique_ptr<Transport> upstream_tls;
   balancer::Endpoint* ep = nullptr;
   for (uint32_t attempt = 0; attempt <= uc.retry.attempts; ++attempt) {
     ctx.now = Clock::now();
@@ -46,6 +48,15 @@ void serveTcp(ClientConnection& client) {
     {
       core::Timeout t(uc.timeouts.connect);
       st = upstream.connectTo(ep->address());
+      if (st.ok() && tls != nullptr) {
+        auto session = tls->handshake(ep->name(), upstream);
+        if (session.ok()) {
+          upstream_tls = std::move(*session);
+        } else {
+          st = session.error();
+          upstream.close();
+        }
+      }
       timed_out = t.expired();
     }
     if (st.ok()) {
@@ -65,7 +76,8 @@ void serveTcp(ClientConnection& client) {
   }
   up.reportSuccess(*ep);
   ep->beginRequest();
-  PlainTransport upstream_transport(upstream);
+  PlainTransport plain(upstream);
+  Transport& upstream_transport = upstream_tls != nullptr ? *upstream_tls : plain;
   TunnelResult t = runTunnel(client.transport(), upstream_transport, lc.timeouts.tunnel_idle);
   ep->endRequest();
   plan.metrics->bytes_received.add(h, t.a_to_b);

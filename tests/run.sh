@@ -16,7 +16,7 @@ jobs=${GREENLB_JOBS:-$(nproc)}
 werror=OFF
 [ "${GREENLB_CI:-0}" = 1 ] && werror=ON
 
-log() { printf '\n=== %s\n' "$*"; }
+log() { printf '\n=== %s (at %ss)\n' "$*" "$SECONDS"; }
 
 # ---------------------------------------------------------------------------------------
 # 1. Packages. Only Debian's archive is reachable; helm and kubectl come from the npm
@@ -46,7 +46,8 @@ run_ctest "$root/build" -LE bench  # the side-by-side benchmark runs on its own:
 
 if [ "${GREENLB_SANITIZERS:-0}" = 1 ]; then
   log "AddressSanitizer + UndefinedBehaviorSanitizer build"
-  build "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  # -O1 -g1: sanitizer builds compile fast and still report file:line.
+  build "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DGREENLB_SANITIZE=address,undefined -DGREENLB_BENCH=OFF
   log "ASan+UBSan tests (unit and integration)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -54,6 +55,7 @@ if [ "${GREENLB_SANITIZERS:-0}" = 1 ]; then
 
   log "ThreadSanitizer build (core and metrics)"
   targets="core_test metrics_test" build "$root/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DGREENLB_SANITIZE=thread -DGREENLB_BENCH=OFF
   log "TSan tests (core and metrics)"
   TSAN_OPTIONS=halt_on_error=1 run_ctest "$root/build-tsan" -L 'tsan'

@@ -11,6 +11,7 @@ import pathlib
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -50,11 +51,12 @@ def port_open(port):
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
-    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None):
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, args=()):
         self.name = name
         self.port = port or free_port()
         args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
-                "--name", name, "--mode", mode]
+                "--name", name, "--mode", mode, *args]
+        self.args = [str(a) for a in args]
         if idle_close:
             args += ["--idle-close", str(idle_close)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -69,8 +71,18 @@ class Upstream:
         return f"127.0.0.1:{self.port}"
 
     def get_json(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+        with self.get(path) as r:
             return json.loads(r.read())
+
+    def get(self, path):
+        """A request of the test's own (not through greenlb); TLS unverified when it serves TLS."""
+        if "--tls-cert" in self.args:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return urllib.request.urlopen(f"https://127.0.0.1:{self.port}{path}", timeout=5,
+                                          context=ctx)
+        return urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5)
 
     def stats(self):
         return self.get_json("/_stats")
@@ -79,8 +91,8 @@ class Upstream:
         return self.get_json("/_requests")
 
     def set_health(self, healthy):
-        urllib.request.urlopen(
-            f"http://127.0.0.1:{self.port}/_health/{'up' if healthy else 'down'}", timeout=5).read()
+        with self.get(f"/_health/{'up' if healthy else 'down'}") as r:
+            r.read()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -193,11 +205,11 @@ class Greenlb:
         """{(name, frozenset(labels.items())): value}"""
         return parse_metrics(self.metrics_text())
 
-    def metric(self, name, **labels):
-        """Sum of the samples of `name` whose labels include `labels`."""
+    def metric(self, metric_name, **labels):
+        """Sum of the samples of `metric_name` whose labels include `labels`."""
         total = 0.0
         for (n, ls), v in self.metrics().items():
-            if n == name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
+            if n == metric_name and all(dict(ls).get(k) == str(val) for k, val in labels.items()):
                 total += v
         return total
 

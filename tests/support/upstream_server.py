@@ -15,10 +15,13 @@ Paths:
   /_stats           {"connections": accepted, "requests": served, "open": open now}
   /_requests        every request seen: [[method, target, [[name, value]...], body_len], ...]
 Modes: stuck = accept and read, never answer.
+TLS: --tls-cert/--tls-key serve HTTPS; --tls-client-ca also requires a client certificate
+signed by that CA, whose subject CN comes back in an X-Client-CN response header.
 """
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import urllib.parse
 
@@ -34,11 +37,19 @@ def parse_args():
     p.add_argument("--mode", default="normal", choices=["normal", "stuck"])
     p.add_argument("--idle-close", type=float, default=0.0,
                    help="close keep-alive connections idle this long (0 = never)")
+    p.add_argument("--tls-cert", help="serve TLS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="the certificate's key (PEM)")
+    p.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
     return p.parse_args()
 
 
 async def send_response(writer, conn, status, body=b"", headers=(), chunked=False, close=False):
     hdrs = [(b"X-Upstream", ARGS.name.encode())] + list(headers)
+    peer = writer.get_extra_info("peercert")
+    if peer:
+        cn = [v for rdn in peer.get("subject", ()) for (k, v) in rdn if k == "commonName"]
+        if cn:
+            hdrs.append((b"X-Client-CN", cn[0].encode()))
     if status in (204, 304) or status < 200:
         body, chunked = b"", False  # these never have a body
     if close:
@@ -169,7 +180,14 @@ async def handle(reader, writer):
 
 
 async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", ARGS.port, backlog=8192)
+    tls = None
+    if ARGS.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        if ARGS.tls_client_ca:
+            tls.verify_mode = ssl.CERT_REQUIRED
+            tls.load_verify_locations(ARGS.tls_client_ca)
+    server = await asyncio.start_server(handle, "127.0.0.1", ARGS.port, backlog=8192, ssl=tls)
     print("ready", flush=True)
     async with server:
         await server.serve_forever()
