@@ -326,7 +326,8 @@ worker_processes 1;
 worker_rlimit_nofile 20000;
 pid {work}/nginx_proxy.pid;
 error_log {work}/nginx_proxy.err warn;
-events {{ worker_connections 19900; }}  # the idle phase holds 19,000 clients
+events {{ worker_connections 30000; }}  # the idle phase holds 19,000 clients (fds stop at
+                                        # 20,000; below ~19,900 nginx starts closing idle ones)
 http {{
   access_log off;
   keepalive_timeout 600s;          # idle-memory phase keeps connections for minutes
