@@ -139,7 +139,8 @@ class Listener : public Socket {
   using Socket::Socket;
   static Result<Listener> bind(const SocketAddress& at, const ListenOptions& options = {});
 
-  // Waits for a connection; the accepted fd is non-blocking and close-on-exec.
+  // Waits for a connection; the accepted fd is non-blocking, close-on-exec and, for TCP,
+  // TCP_NODELAY (replies are written in pieces; Nagle would hold the later ones).
   Result<Stream> accept(SocketAddress* peer = nullptr);
   // The same without wrapping, for callers that embed the Stream elsewhere.
   Result<int> acceptFd(SocketAddress* peer = nullptr);

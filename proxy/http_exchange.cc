@@ -66,9 +66,9 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
       request_body_done_ = true;
       break;
     case http::BodyKind::content_length:
+      // A body already buffered whole leaves nothing unread on the client side: the
+      // connection may stay alive (finish() consumes it from in_ once no retry needs it).
       replayable_ = in_.size() >= head_.content_length;
-      // A body buffered whole with the head is read already: the client may keep its
-      // connection (it is consumed from `in_` only in finish(), as retries resend it).
       request_body_done_ = replayable_;
       break;
     default:  // chunked bodies are streamed, never replayed

@@ -61,7 +61,7 @@ def read_whole_response(sock):
                   if line.lower().startswith(b"content-length:"))
     while len(body) < length:
         body += sock.recv(65536)
-    return data
+    return head + b"\r\n\r\n" + body
 
 
 def https_get(port, host, ctx, path="/", keep=None):
