@@ -35,8 +35,19 @@ ClientConnection::~ClientConnection() {
 }
 
 void ClientConnection::start() {
-  active_ = true;
-  spawnServer();
+  accepted_ = Clock::now();
+  if (listener_.protocol() == conf::Protocol::tcp) {
+    // A tcp listener may front a server-first protocol (SMTP, MySQL, SSH): connect to the
+    // upstream at once.
+    active_ = true;
+    spawnServer();
+    return;
+  }
+  // An HTTP client speaks first (a TLS one too: its ClientHello). Until it does it needs no
+  // fiber. A request already in the socket is not missed: registering the socket with
+  // epoll reports the readiness it already has (tests/integration/test_dormant_accept.py).
+  Generation* used = nullptr;
+  goDormant(listener_.planIn(hub_.current(), &used).config->timeouts.client_header);
 }
 
 void ClientConnection::spawnServer() {
@@ -51,7 +62,21 @@ void ClientConnection::onIdleReadable(core::Socket&) {
   spawnServer();
 }
 
-void ClientConnection::onIdleTimeout(core::Socket&) { delete this; }
+void ClientConnection::onIdleTimeout(core::Socket&) {
+  if (requests == 0) {
+    // Silent for client_header since accept: counted as the fiber would have counted it
+    // (readHead's silent header timeout, or a TLS handshake that never came).
+    Generation* used = nullptr;
+    const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
+    size_t hub = hub_.index();
+    if (plan.tls != nullptr) {
+      plan.metrics->tls_handshakes[static_cast<size_t>(metrics::CheckResult::failure)].add(hub);
+    } else {
+      plan.metrics->client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub);
+    }
+  }
+  delete this;
+}
 
 bool ClientConnection::closeIfDormant() {
   if (active_) return false;
@@ -68,11 +93,12 @@ namespace {
 
 enum class HeadOutcome { parsed, closed, failed };
 
-// Reads and parses one request head into `head`. On failure it has answered the client
-// (or decided to close silently).
+// Reads and parses one request head into `head`, which must be complete within
+// client_header of `since`. On failure it has answered the client (or decided to close
+// silently).
 HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
                      metrics::ListenerMetrics& lm, InputWindow& in, http::RequestHead& head,
-                     core::TimePoint started) {
+                     core::TimePoint since) {
   size_t hub = c.hub().index();
   http::RequestParser parser(lc.limits.max_header_bytes);
   std::optional<core::Timeout> deadline;  // armed only if the head is not all here already
@@ -102,7 +128,7 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
     core::Result<size_t> n = c.transport().tryRead(in.tail(), in.tailRoom());
     if (!n.ok() && n.error().code == EAGAIN) {
       if (!deadline) {
-        core::Duration left = lc.timeouts.client_header - (Clock::now() - started);
+        core::Duration left = lc.timeouts.client_header - (Clock::now() - since);
         deadline.emplace(left);
       }
       core::Status st = c.transport().waitReady(true);
@@ -140,7 +166,8 @@ bool ClientConnection::startTls() {
     auto tls = std::make_unique<TlsTransport>(plan.tls->newSession(), stream_);
     core::Status st;
     {
-      core::Timeout deadline(plan.config->timeouts.client_header);  // the handshake is part of the head
+      // The handshake is part of the first head: both within client_header of accept.
+      core::Timeout deadline(plan.config->timeouts.client_header - (Clock::now() - accepted_));
       st = tls->handshake();
     }
     size_t hub = hub_.index();
@@ -181,7 +208,9 @@ void ClientConnection::run() {
     http::RequestHead head;
     in.unpin();
     in.compact();
-    HeadOutcome h = readHead(*this, lc, *plan->metrics, in, head, started);
+    // The first head's clock started at accept, before the connection's dormant wait.
+    HeadOutcome h =
+        readHead(*this, lc, *plan->metrics, in, head, requests == 0 ? accepted_ : started);
     if (h != HeadOutcome::parsed) {
       hub_.release(gen);
       linger = h == HeadOutcome::failed;
