@@ -36,18 +36,19 @@ ClientConnection::~ClientConnection() {
 
 void ClientConnection::start() {
   accepted_ = Clock::now();
-  if (listener_.protocol() == conf::Protocol::tcp) {
-    // A tcp listener may front a server-first protocol (SMTP, MySQL, SSH): connect to the
+  Generation* used = nullptr;
+  const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
+  if (listener_.protocol() == conf::Protocol::tcp && plan.tls == nullptr) {
+    // Plain tcp may carry a server-first protocol (SMTP, MySQL, SSH): connect to the
     // upstream at once.
     active_ = true;
     spawnServer();
     return;
   }
-  // An HTTP client speaks first (a TLS one too: its ClientHello). Until it does it needs no
-  // fiber. A request already in the socket is not missed: registering the socket with
-  // epoll reports the readiness it already has (tests/integration/test_dormant_accept.py).
-  Generation* used = nullptr;
-  goDormant(listener_.planIn(hub_.current(), &used).config->timeouts.client_header);
+  // An HTTP client speaks first, and so does every TLS client (its ClientHello). Until it
+  // does it needs no fiber. A request already in the socket is not missed: registering the
+  // socket with epoll reports the readiness it already has (test_dormant_accept.py).
+  goDormant(plan.config->timeouts.client_header);
 }
 
 void ClientConnection::spawnServer() {

@@ -2,8 +2,8 @@
 // buffer, only this small struct with the socket and its embedded event (DESIGN 2). The
 // socket's idle watcher spawns a fiber again when the client speaks, or closes the
 // connection when the idle timeout passes: `client_idle` between requests, and
-// `client_header` before the first byte of a fresh HTTP connection, which starts dormant
-// too (a client that connects and never speaks costs no fiber stack).
+// `client_header` before the first byte of a fresh connection, which starts dormant too
+// when its client speaks first (one that connects and never speaks costs no fiber stack).
 #pragma once
 
 #include <cstdint>
@@ -25,9 +25,9 @@ class ClientConnection final : public core::IdleWatcher {
                    const core::SocketAddress& peer);
   ~ClientConnection();
 
-  // A fresh connection: HTTP (plain or TLS; the client speaks first) goes dormant until
-  // its first byte; a tcp listener's connection gets a fiber at once (the upstream may
-  // speak first). Deletes itself when it cannot go on.
+  // A fresh connection whose client speaks first (HTTP, or TLS on any listener) goes
+  // dormant until its first byte; a plain tcp listener's gets a fiber at once (the
+  // upstream may speak first). Deletes itself when it cannot go on.
   void start();
   // Closes a dormant connection (drain); a connection with a fiber closes after its
   // current response instead.
