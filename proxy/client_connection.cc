@@ -1,5 +1,6 @@
 #include "proxy/client_connection.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -38,17 +39,20 @@ void ClientConnection::start() {
   accepted_ = Clock::now();
   Generation* used = nullptr;
   const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
-  if (listener_.protocol() == conf::Protocol::tcp && plan.tls == nullptr) {
-    // Plain tcp may carry a server-first protocol (SMTP, MySQL, SSH): connect to the
-    // upstream at once.
-    active_ = true;
-    spawnServer();
+  if (plan.tls != nullptr) {
+    // A TLS client speaks first (its ClientHello), on http and tcp listeners alike: until
+    // it does it needs no fiber and no TLS session. A ClientHello already in the socket is
+    // not missed: registering the socket with epoll reports the readiness it already has
+    // (test_dormant_accept.py), and the handshake needs the registration anyway.
+    goDormant(plan.config->timeouts.client_header);
     return;
   }
-  // An HTTP client speaks first, and so does every TLS client (its ClientHello). Until it
-  // does it needs no fiber. A request already in the socket is not missed: registering the
-  // socket with epoll reports the readiness it already has (test_dormant_accept.py).
-  goDormant(plan.config->timeouts.client_header);
+  // Plain tcp may carry a server-first protocol (SMTP, MySQL, SSH): connect to the upstream
+  // at once. Plain HTTP takes one look first (run), since the request often came with the
+  // connection: registering for readiness first would cost every such request an epoll
+  // round trip (~1,900 instructions more per W3 request under callgrind).
+  active_ = true;
+  spawnServer();
 }
 
 void ClientConnection::spawnServer() {
@@ -199,6 +203,28 @@ void ClientConnection::run() {
   Generation* plan_gen = nullptr;
   const ListenerPlan* plan = &listener_.planIn(*gen, &plan_gen);
   InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes));
+  if (requests == 0 && tls_ == nullptr) {
+    // A fresh plain HTTP connection: one look at the socket (readHead's first read), and if
+    // the client has not spoken yet, dormancy for the rest of client_header.
+    core::Result<size_t> n = plain_.tryRead(in.tail(), in.tailRoom());
+    if (!n.ok() && n.error().code == EAGAIN) {
+      core::Duration left = plan->config->timeouts.client_header - (Clock::now() - accepted_);
+      hub_.release(gen);
+      if (hub_.draining()) {
+        // Accepted just before the drain closed the dormant connections: one of them.
+        delete this;
+        return;
+      }
+      goDormant(std::max(left, core::Duration(1)));  // > 0: zero would mean no timeout
+      return;
+    }
+    if (!n.ok() || *n == 0) {
+      hub_.release(gen);
+      delete this;
+      return;
+    }
+    in.produced(*n);
+  }
   bool dormant = false;
   bool linger = false;  // closing after an error while the client may still be sending
   core::Duration idle{};

@@ -25,9 +25,10 @@ class ClientConnection final : public core::IdleWatcher {
                    const core::SocketAddress& peer);
   ~ClientConnection();
 
-  // A fresh connection whose client speaks first (HTTP, or TLS on any listener) goes
-  // dormant until its first byte; a plain tcp listener's gets a fiber at once (the
-  // upstream may speak first). Deletes itself when it cannot go on.
+  // A fresh connection: a TLS one (http or tcp listener) goes dormant until its client's
+  // first byte; a plain one gets a fiber at once, which on an HTTP listener goes dormant
+  // if the request is not there yet (a plain tcp one connects upstream: the server may
+  // speak first). Deletes itself when it cannot go on.
   void start();
   // Closes a dormant connection (drain); a connection with a fiber closes after its
   // current response instead.

@@ -1,10 +1,11 @@
-"""Fresh connections start dormant (issue 4): on an HTTP listener, and on any TLS one, a new
-connection holds no fiber until its client's first byte. What that must not change: a
-request already in the socket at accept is served (the epoll registration reports it, no
-wait for client_header), a silent client is closed and counted at client_header, drain
-closes never-spoken connections at once while one accepted during drain_delay is still
-served, and max_connections still counts them. (A plain tcp listener still connects to its
-upstream at once: test_proxy_tunnels.py's banner.)"""
+"""Fresh connections start dormant (issue 4): a TLS connection holds no fiber until its
+client's first byte, and a plain HTTP one only long enough to look for its request. What
+that must not change: a request or ClientHello already in the socket at accept is served
+(found by that look, or reported by the epoll registration: no wait for client_header), a
+silent client is closed and counted at client_header, drain closes never-spoken
+connections at once while one that speaks during drain_delay is still served, and
+max_connections still counts them. (A plain tcp listener still connects to its upstream at
+once: test_proxy_tunnels.py's banner. Memory per silent client: test_abuse_nosan.py.)"""
 import contextlib
 import os
 import signal
