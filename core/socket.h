@@ -139,10 +139,14 @@ class Listener : public Socket {
   using Socket::Socket;
   static Result<Listener> bind(const SocketAddress& at, const ListenOptions& options = {});
 
-  // Waits for a connection; the accepted fd is non-blocking and close-on-exec.
+  // Waits for a connection; the accepted fd is non-blocking, close-on-exec and, for TCP,
+  // TCP_NODELAY (replies are written in pieces; Nagle would hold the later ones).
   Result<Stream> accept(SocketAddress* peer = nullptr);
   // The same without wrapping, for callers that embed the Stream elsewhere.
   Result<int> acceptFd(SocketAddress* peer = nullptr);
+  // One connection already waiting in the backlog, or EAGAIN as an error: never waits.
+  // Before closing a listening socket, whose close resets every queued connection.
+  Result<int> tryAcceptFd(SocketAddress* peer = nullptr);
   Result<SocketAddress> localAddress() const;
 };
 

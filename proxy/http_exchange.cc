@@ -66,9 +66,9 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
       request_body_done_ = true;
       break;
     case http::BodyKind::content_length:
+      // A body already buffered whole leaves nothing unread on the client side: the
+      // connection may stay alive (finish() consumes it from in_ once no retry needs it).
       replayable_ = in_.size() >= head_.content_length;
-      // A body buffered whole with the head is read already: the client may keep its
-      // connection (it is consumed from `in_` only in finish(), as retries resend it).
       request_body_done_ = replayable_;
       break;
     default:  // chunked bodies are streamed, never replayed
@@ -421,8 +421,10 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
   const conf::ListenerConfig& lc = *plan_.config;
   bool client10 = head_.version == http::Version::http10;
   bool dechunk = client10 && response_.body == http::BodyKind::chunked;
+  // Draining, or the listener was removed by a reload while this request ran: the client
+  // is told to go (SPEC 6).
   client_keep_alive_ = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
-                       !client_.hub().draining() &&
+                       !client_.hub().draining() && !client_.listener().stopped() &&
                        response_.body != http::BodyKind::until_close && !dechunk;
   http::ResponseInfo info;
   info.request_id = requestId();
@@ -528,7 +530,8 @@ bool HttpExchange::respondError(int status, const char* error) {
   // Answers about the upstream (404 no route, 5xx) to a fully read request keep the
   // connection; answers about the request itself (400, 408, 413, 431) close it.
   bool keep = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
-              !client_.hub().draining() && (status == 404 || status >= 500);
+              !client_.hub().draining() && !client_.listener().stopped() &&
+              (status == 404 || status >= 500);
   char buf[1024];
   size_t n = http::writeErrorResponse(status, requestId(), !keep, std::span<char>(buf, sizeof buf),
                                       head_.method == "HEAD");

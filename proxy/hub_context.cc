@@ -31,6 +31,7 @@ HubContext::~HubContext() {
 void HubContext::publish(std::shared_ptr<Generation> g) {
   if (current_ != nullptr && current_->users(index_) > 0) retired_.push_back(current_);
   current_ = std::move(g);
+  for (auto& l : listeners_) l->published(current_);
 }
 
 void HubContext::retire(Generation* g) {
@@ -93,7 +94,15 @@ void HubContext::addListener(std::unique_ptr<ListenerSocket> l) {
 void HubContext::retireListener(const std::string& name) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (listeners_[i]->name() != name) continue;
-    listeners_[i]->stop();
+    ListenerSocket* gone = listeners_[i].get();
+    gone->stop();
+    // Its idle kept-alive connections close now; busy ones after their response, which
+    // says Connection: close (SPEC 6).
+    for (ClientConnection* c = connections_; c != nullptr;) {
+      ClientConnection* next = c->next;
+      if (&c->listener() == gone) c->closeIfDormant();
+      c = next;
+    }
     retired_listeners_.push_back(std::move(listeners_[i]));
     listeners_.erase(listeners_.begin() + static_cast<ptrdiff_t>(i));
     return;
@@ -128,6 +137,8 @@ size_t HubContext::activeConnections() const {
   for (ClientConnection* c = connections_; c != nullptr; c = c->next) n += c->active() ? 1 : 0;
   return n;
 }
+
+void HubContext::stopKeepAlive() { draining_ = true; }
 
 void HubContext::startDrain() {
   draining_ = true;

@@ -42,7 +42,7 @@ run_ctest() {  # run_ctest DIR [ctest args...]
 log "Release build"
 build "$root/build" -DCMAKE_BUILD_TYPE=Release
 log "Release tests"
-run_ctest "$root/build"
+run_ctest "$root/build" -LE bench  # the side-by-side benchmark runs on its own: tests/bench/compare.sh
 
 if [ "${GREENLB_SANITIZERS:-0}" = 1 ]; then
   log "AddressSanitizer + UndefinedBehaviorSanitizer build"

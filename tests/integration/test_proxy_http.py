@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from greenlb_testlib import Greenlb, Upstream, basic_config, http_get, raw_exchange
+from greenlb_testlib import (Greenlb, RawHttpConnection, Upstream, basic_config, http_get,
+                             raw_exchange)
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,20 @@ def test_chunked_request_and_response(setup):
         out += data[:size]
         data = data[size + 2:]
     assert out == b"hello chunked world"
+
+
+def test_small_request_body_keeps_the_connection_alive(setup):
+    # A body sent with the head (one write) is buffered whole; the connection must stay
+    # open for the next request (it used to get Connection: close).
+    lb, port, a, b = setup
+    conn = RawHttpConnection(port)
+    for i in range(5):
+        body = b"x" * (100 + i)
+        status, headers, data = conn.request("/echo", method="POST", body=body)
+        assert status == 200 and data == body
+        assert headers.get("connection", "").lower() != "close"
+        assert conn.open
+    conn.close()
 
 
 def test_http10_client_gets_a_dechunked_close_delimited_body(setup):

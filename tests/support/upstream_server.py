@@ -15,7 +15,8 @@ Paths:
   /_fail/N          from now on every other request gets status N (after any delay);
                     /_fail/0 stops it. /healthz and /_ paths are not affected
   /_delay/MS        from now on every other request waits MS ms first (0: none)
-  /_stats           {"connections": accepted, "requests": served, "open": open now}
+  /_stats           {"connections": accepted ones that carried traffic (not only /_ control
+                    requests such as this one), "requests": served, "open": open now}
   /_requests        every request seen: [[method, target, [[name, value]...], body_len], ...]
 Modes: stuck = accept and read, never answer.
 TLS: --tls-cert/--tls-key serve HTTPS; --tls-client-ca also requires a client certificate
@@ -101,10 +102,11 @@ async def next_event(conn, reader, timeout):
 
 
 async def handle(reader, writer):
-    state["connections"] += 1
     state["open"] += 1
+    counted = False  # a test's own /_stats connection must not change what it reads
     try:
         if ARGS.mode == "stuck":
+            state["connections"] += 1
             while await reader.read(65536):
                 pass
             return
@@ -139,6 +141,9 @@ async def handle(reader, writer):
             path = url.path
             headers = [[k.decode(), v.decode()] for k, v in event.headers]
             if not path.startswith("/_"):  # control requests are not traffic
+                if not counted:
+                    counted = True
+                    state["connections"] += 1
                 state["requests"] += 1
                 state["log"].append([event.method.decode(), target, headers, len(body)])
             traffic = not path.startswith("/_") and path != "/healthz"

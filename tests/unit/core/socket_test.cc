@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -39,6 +42,14 @@ void serveEcho(Listener& l) {
 TEST(SocketAddress, ParsesAndPrints) {
   EXPECT_EQ(SocketAddress::fromIp("10.1.2.3", 80)->str(), "10.1.2.3:80");
   EXPECT_EQ(SocketAddress::fromIp("::1", 8080)->str(), "[::1]:8080");
+  for (const char* ip : {"0.0.0.0", "255.255.255.255", "10.0.100.7", "127.0.0.1", "9.99.199.200"}) {
+    char text[INET_ADDRSTRLEN];
+    size_t n = SocketAddress::fromIp(ip, 1)->ipText(text, sizeof text);
+    EXPECT_EQ(std::string(text, n), ip);
+    EXPECT_EQ(std::strlen(text), n);  // terminated
+  }
+  char small[8];
+  EXPECT_EQ(SocketAddress::fromIp("10.0.100.7", 1)->ipText(small, sizeof small), 0u);
   EXPECT_FALSE(SocketAddress::fromIp("example.com", 80).has_value());
   EXPECT_FALSE(SocketAddress::fromIp("", 80).has_value());
 }
@@ -78,6 +89,29 @@ TEST(Socket, WritevSendsEveryPiece) {
   });
 }
 
+TEST(Socket, TryAcceptTakesWhatIsQueuedAndNeverWaits) {
+  runMain([] {
+    Result<Listener> l = Listener::bind(loopback());
+    ASSERT_TRUE(l.ok());
+    SocketAddress at = *l->localAddress();
+    Result<int> none = l->tryAcceptFd();
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.error().code, EAGAIN);
+    // Two connections the kernel completed while nobody accepted: both are taken.
+    Result<Stream> a = Stream::connect(at);
+    Result<Stream> b = Stream::connect(at);
+    ASSERT_TRUE(a.ok() && b.ok());
+    SocketAddress peer;
+    Result<int> first = l->tryAcceptFd(&peer);
+    ASSERT_TRUE(first.ok()) << first.error().message();
+    EXPECT_EQ(peer.str().rfind("127.0.0.1:", 0), 0u);
+    Result<int> second = l->tryAcceptFd();
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(l->tryAcceptFd().error().code, EAGAIN);
+    Stream s1(*first), s2(*second);  // closes them
+  });
+}
+
 TEST(Socket, ConnectRefused) {
   runMain([] {
     // Bind then close to find a port with no listener.
@@ -89,6 +123,26 @@ TEST(Socket, ConnectRefused) {
     Result<Stream> c = Stream::connect(at);
     ASSERT_FALSE(c.ok());
     EXPECT_EQ(c.error().code, ECONNREFUSED);
+  });
+}
+
+// Both ends of a proxied exchange write replies in pieces (head, then body): Nagle
+// would hold each later piece for the peer's delayed ACK, 40 ms a request.
+TEST(Socket, AcceptedAndConnectedStreamsHaveNoDelay) {
+  runMain([] {
+    Result<Listener> l = Listener::bind(loopback());
+    ASSERT_TRUE(l.ok());
+    Result<Stream> c = Stream::connect(*l->localAddress());
+    ASSERT_TRUE(c.ok());
+    Result<int> fd = l->acceptFd();
+    ASSERT_TRUE(fd.ok());
+    Socket accepted(*fd);
+    for (int s : {accepted.fd(), c->fd()}) {
+      int on = 0;
+      socklen_t len = sizeof on;
+      ASSERT_EQ(getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+      EXPECT_NE(on, 0);
+    }
   });
 }
 
