@@ -210,8 +210,9 @@ void ClientConnection::run() {
     if (!n.ok() && n.error().code == EAGAIN) {
       core::Duration left = plan->config->timeouts.client_header - (Clock::now() - accepted_);
       hub_.release(gen);
-      if (hub_.draining()) {
-        // Accepted just before the drain closed the dormant connections: one of them.
+      if (listener_.stopped()) {
+        // Accepted just before the listener closed (drain, reload), which closed the
+        // dormant connections: one of them.
         delete this;
         return;
       }
