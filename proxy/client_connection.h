@@ -1,7 +1,9 @@
 // A client connection. While it waits for its next request it is *dormant*: no fiber, no
 // buffer, only this small struct with the socket and its embedded event (DESIGN 2). The
 // socket's idle watcher spawns a fiber again when the client speaks, or closes the
-// connection when the keep-alive idle timeout passes.
+// connection when the idle timeout passes: `client_idle` between requests, and
+// `client_header` before the first byte of a fresh connection, which starts dormant too
+// when its client speaks first (one that connects and never speaks costs no fiber stack).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +25,10 @@ class ClientConnection final : public core::IdleWatcher {
                    const core::SocketAddress& peer);
   ~ClientConnection();
 
-  // Serves the first request (a fresh connection gets a fiber at once). Deletes itself
-  // when it cannot.
+  // A fresh connection: a TLS one (http or tcp listener) goes dormant until its client's
+  // first byte; a plain one gets a fiber at once, which on an HTTP listener goes dormant
+  // if the request is not there yet (a plain tcp one connects upstream: the server may
+  // speak first). Deletes itself when it cannot go on.
   void start();
   // Closes a dormant connection (drain); a connection with a fiber closes after its
   // current response instead.
@@ -63,6 +67,9 @@ class ClientConnection final : public core::IdleWatcher {
   HubContext& hub_;
   ListenerSocket& listener_;
   core::SocketAddress peer_;
+  // When accept returned: the first request's head (and a TLS handshake before it) must be
+  // complete within client_header of this, however long the connection stayed dormant.
+  core::TimePoint accepted_;
   bool active_ = false;  // a fiber is serving it
 };
 

@@ -49,7 +49,9 @@ def test_websocket_tunnel_idle_timeout_closes_it():
 
 
 def test_tcp_listener_is_an_l4_tunnel():
-    with ScriptServer("tcp_echo.py") as echo:
+    # The upstream speaks first (as SMTP, MySQL, SSH do): a tcp listener connects to it at
+    # accept, not when the client speaks (HTTP connections wait dormant for that).
+    with ScriptServer("tcp_echo.py", args=["--banner", "220 ready"]) as echo:
         port, admin = free_port(), free_port()
         text = f"""
 [admin]
@@ -71,6 +73,7 @@ endpoints = ["{echo.address}"]
         with Greenlb(text) as lb:
             payload = bytes(range(256)) * 4096  # 1 MiB of every byte value
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                assert s.recv(100) == b"220 ready\r\n"  # before the client said a word
                 s.sendall(payload)
                 s.shutdown(socket.SHUT_WR)
                 received = b""
@@ -82,5 +85,9 @@ endpoints = ["{echo.address}"]
             for i, s in enumerate(socks):
                 s.sendall(b"conn %d\n" % i)
             for i, s in enumerate(socks):
-                assert s.recv(100) == b"conn %d\n" % i
+                banner = b"220 ready\r\n"
+                got = b""
+                while len(got) < len(banner) + len(b"conn %d\n" % i):
+                    got += s.recv(100)
+                assert got == banner + b"conn %d\n" % i
                 s.close()
