@@ -132,12 +132,6 @@ void HubContext::removeConnection(ClientConnection* c) {
   server_.connectionClosed();
 }
 
-size_t HubContext::activeConnections() const {
-  size_t n = 0;
-  for (ClientConnection* c = connections_; c != nullptr; c = c->next) n += c->active() ? 1 : 0;
-  return n;
-}
-
 void HubContext::stopKeepAlive() { draining_ = true; }
 
 void HubContext::startDrain() {

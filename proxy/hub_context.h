@@ -74,8 +74,6 @@ class HubContext {
   void startDrain();
   // Closes every connection still open (the graceful timeout ran out); returns how many.
   size_t closeAll();
-  // Client connections being served right now (not dormant).
-  size_t activeConnections() const;
 
   AccessLog* accessLog() { return access_log_; }
   void setAccessLog(AccessLog* log) { access_log_ = log; }
