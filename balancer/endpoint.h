@@ -78,6 +78,11 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // The proxy's per-hub data for this endpoint; only hub `hub` touches slot `hub`.
   void*& hubSlot(size_t hub) { return slots_[hub].value; }
+  // How many hubs' slot data hold a shared_ptr to this endpoint (kept by the proxy). When
+  // those are all its owners, it has left every membership and no check or tunnel uses it,
+  // so each hub may drop its data; comparing with use_count() works however many hubs
+  // hold one (a hub alone could only test use_count() == 1, which two holders never reach).
+  std::atomic<uint32_t>& slotHolders() { return slot_holders_; }
 
  private:
   struct alignas(64) Slot {
@@ -91,6 +96,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::atomic<int64_t> ramp_from_{0};      // steady-clock nanoseconds; 0 = no ramp
   std::atomic<uint32_t> consecutive_failures_{0};
   std::atomic<uint32_t> ejections_{0};  // how many times ejected in a row (backoff)
+  std::atomic<uint32_t> slot_holders_{0};
   std::shared_ptr<metrics::EndpointMetrics> metrics_;
   std::unique_ptr<Slot[]> slots_;
 };

@@ -1,5 +1,7 @@
 // round_robin: smooth weighted round robin (smooth_wrr.h), per hub, over the endpoints the
-// filter accepts, with slow-start weights.
+// filter accepts, with slow-start weights. That is O(endpoints) a pick; when every weight
+// is equal and no slow start is configured (the usual DNS-discovered fleet) it is the same
+// sequence as a plain rotation, which skips unavailable endpoints in O(1) amortized.
 #pragma once
 
 #include "balancer/picker.h"
@@ -18,6 +20,8 @@ class RoundRobinPicker final : public Picker {
  private:
   size_t start_;
   SmoothWrr wrr_;
+  bool equal_weights_ = true;
+  size_t next_ = 0;  // the rotation's next index (equal weights)
 };
 
 }  // namespace greenlb::balancer

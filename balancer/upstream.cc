@@ -84,15 +84,14 @@ void Upstream::setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bo
   }
   for (size_t i = 0; i < hubs_.size(); ++i) {
     if (!hubs_running) {
-      applyOnHub(i, set);
+      applyOnHub(hubs_state_[i], set);
     } else {
-      hubs_[i]->post([this, i, set] { applyOnHub(i, set); });
+      hubs_[i]->post([state = hubs_state_, i, set] { applyOnHub(state[i], set); });
     }
   }
 }
 
-void Upstream::applyOnHub(size_t hub, std::shared_ptr<const EndpointSet> set) {
-  HubState& hs = hubs_state_[hub];
+void Upstream::applyOnHub(HubState& hs, std::shared_ptr<const EndpointSet> set) {
   if (hs.set->version > set->version) return;  // an older update arriving late
   hs.set = std::move(set);
   hs.picker->reset(*hs.set);
@@ -113,7 +112,10 @@ void Upstream::setPanic(bool on) {
 void Upstream::reportFailure(Endpoint& ep, core::TimePoint now) {
   const conf::OutlierConfig& o = config_.outlier;
   if (o.consecutive_failures == 0) return;
-  if (ep.recordFailure() < o.consecutive_failures || ep.ejectedAt(now)) return;
+  // Failures of requests that were in flight when it was ejected say nothing new: counted,
+  // they would eject it again on its first failure after it returns.
+  if (ep.ejectedAt(now)) return;
+  if (ep.recordFailure() < o.consecutive_failures) return;
   {
     // Never more than max(1, floor(n * pct / 100)) endpoints out at once (SPEC 2). Hubs
     // decide one at a time, so two cannot both take the last ejection the limit allows.

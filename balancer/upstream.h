@@ -107,7 +107,7 @@ class Upstream {
     std::shared_ptr<const EndpointSet> set;
     std::unique_ptr<Picker> picker;
   };
-  void applyOnHub(size_t hub, std::shared_ptr<const EndpointSet> set);
+  static void applyOnHub(HubState& hs, std::shared_ptr<const EndpointSet> set);
   size_t hubIndexOrZero() const;
   void setPanic(bool on);
   void scheduleReturn(Endpoint& ep);
@@ -117,7 +117,9 @@ class Upstream {
   metrics::UpstreamMetrics* metrics_;
   std::vector<core::Hub*> hubs_;
   core::ResolverOptions resolver_options_;
-  std::unique_ptr<HubState[]> hubs_state_;
+  // Shared with the membership updates posted to the hubs: one may run after this
+  // upstream is gone (stopped and released before its hub drained its inbox).
+  std::shared_ptr<HubState[]> hubs_state_;
   RetryBudget retry_budget_;
   PendingQueue pending_;
   mutable std::mutex mu_;  // guards latest_, version_ and health_

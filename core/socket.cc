@@ -376,7 +376,7 @@ Result<Listener> Listener::bind(const SocketAddress& at, const ListenOptions& op
   return l;
 }
 
-Result<int> Listener::acceptFd(SocketAddress* peer) {
+Result<int> Listener::tryAcceptFd(SocketAddress* peer) {
   for (;;) {
     sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -392,7 +392,14 @@ Result<int> Listener::acceptFd(SocketAddress* peer) {
       return fd;
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno != EAGAIN) return lastError();
+    return lastError();
+  }
+}
+
+Result<int> Listener::acceptFd(SocketAddress* peer) {
+  for (;;) {
+    Result<int> fd = tryAcceptFd(peer);
+    if (fd.ok() || fd.error().code != EAGAIN) return fd;
     if (Status st = waitReadable(); !st.ok()) return st.error();
   }
 }

@@ -144,6 +144,9 @@ class Listener : public Socket {
   Result<Stream> accept(SocketAddress* peer = nullptr);
   // The same without wrapping, for callers that embed the Stream elsewhere.
   Result<int> acceptFd(SocketAddress* peer = nullptr);
+  // One connection already waiting in the backlog, or EAGAIN as an error: never waits.
+  // Before closing a listening socket, whose close resets every queued connection.
+  Result<int> tryAcceptFd(SocketAddress* peer = nullptr);
   Result<SocketAddress> localAddress() const;
 };
 

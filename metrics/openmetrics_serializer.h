@@ -3,7 +3,7 @@
 //
 // Differences from the Prometheus 0.0.4 text that the serializer takes care of:
 // - counters: the family (HELP/TYPE/UNIT lines) is named without `_total`, samples with it;
-// - gauges named `*_info` become the info type (family without `_info`);
+// - gauges stay gauges, `*_info` ones too (SPEC 5 types greenlb_build_info a gauge);
 // - `# UNIT` for families whose name ends in `_seconds` or `_bytes`;
 // - HELP text and label values escape backslash, double quote and newline;
 // - `le` values are canonical floats ("1.0", "+Inf"); NaN is spelled "NaN";

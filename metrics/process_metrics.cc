@@ -65,7 +65,17 @@ std::optional<ProcessStats> readProcessStats() {
   auto field = [&](size_t i) { return std::stod((*fields)[i]); };
 
   ProcessStats s;
-  s.cpu_seconds = (field(kUtime) + field(kStime)) / ticks;
+  // getrusage is exact to the microsecond; /proc's utime and stime come in clock ticks
+  // (10 ms), so a lightly loaded proxy would read 0 for a long time.
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) {
+    auto seconds = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    s.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  } else {
+    s.cpu_seconds = (field(kUtime) + field(kStime)) / ticks;
+  }
   s.virtual_bytes = field(kVsize);
   s.resident_bytes = field(kRss) * page;
   s.open_fds = openFds();

@@ -1,5 +1,6 @@
 #include "metrics/registry.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <string_view>
@@ -44,7 +45,10 @@ class FamilySet {
     at(id).metric.push_back(gaugeSample(std::move(labels), value));
   }
   void histogram(FamilyId id, Labels labels, const Histogram& h) {
-    at(id).metric.push_back(histogramSample(std::move(labels), h.snapshot()));
+    histogram(id, std::move(labels), h.snapshot());
+  }
+  void histogram(FamilyId id, Labels labels, HistogramSnapshot h) {
+    at(id).metric.push_back(histogramSample(std::move(labels), std::move(h)));
   }
   // One counter sample per enum value, labelled `label`="name".
   template <size_t N>
@@ -111,7 +115,12 @@ UpstreamMetrics& Registry::upstream(const std::string& name) {
 std::shared_ptr<EndpointMetrics> Registry::endpoint(const std::string& upstream,
                                                     const std::string& address) {
   std::lock_guard lock(mu_);
-  std::erase_if(endpoints_, [](const auto& entry) { return entry.second.expired(); });
+  // Pruning the whole map on every call made building an upstream of n endpoints O(n^2)
+  // (seconds at 5000): prune when the map has doubled since the last prune instead.
+  if (endpoints_.size() >= prune_at_) {
+    std::erase_if(endpoints_, [](const auto& entry) { return entry.second.expired(); });
+    prune_at_ = std::max<size_t>(kMinPruneAt, 2 * endpoints_.size());
+  }
   auto& slot = endpoints_[{upstream, address}];
   if (auto alive = slot.lock()) return alive;
   // Not make_shared: the cells go back to the heap at the last release, not when the
@@ -162,9 +171,16 @@ std::vector<MetricFamily> Registry::Collect() const {
   }
 
   for (const auto& [key, r] : requests_) {
+    // Every listener gets request metrics for every upstream (routes may reach any of
+    // them); only pairs that saw a request are exported, or the series would grow as
+    // listeners x upstreams x buckets whatever the traffic.
+    HistogramSnapshot duration = r->duration.snapshot();
+    bool counted = duration.count != 0;
+    r->requests.forEach([&](int, uint64_t) { counted = true; });
+    if (!counted) continue;
     const Labels by{{"listener", key.first}, {"upstream", key.second}};
     out.statuses(requests, by, r->requests);
-    out.histogram(request_duration, by, r->duration);
+    out.histogram(request_duration, by, std::move(duration));
   }
 
   for (const auto& [name, u] : upstreams_) {

@@ -104,6 +104,8 @@ class Registry : public prometheus::Collectable {
   std::map<std::string, std::unique_ptr<UpstreamMetrics>> upstreams_;
   // Expired entries are pruned by endpoint() and by scrapes.
   mutable std::map<EndpointKey, std::weak_ptr<EndpointMetrics>> endpoints_;
+  static constexpr size_t kMinPruneAt = 64;
+  size_t prune_at_ = kMinPruneAt;  // endpoint() prunes when the map reaches this size
   std::vector<core::Hub*> hubs_attached_;
   // By hub id; written by that hub's thread only, so one cell each. Never freed before the
   // registry: a hub's observer may still point at one after a second attachHubs().

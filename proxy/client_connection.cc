@@ -214,7 +214,7 @@ void ClientConnection::run() {
     gen = hub_.acquire();
     plan = &listener_.planIn(*gen, &plan_gen);
   }
-  if (dormant) {
+  if (dormant && !listener_.stopped() && !hub_.draining()) {
     // The buffer goes back to the pool here; the socket's idle watcher wakes us.
     goDormant(idle);
     return;

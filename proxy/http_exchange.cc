@@ -87,7 +87,9 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
   scratch_ = client_.hub().buffers().get(scratch);
 }
 
-HttpExchange::~HttpExchange() = default;
+HttpExchange::~HttpExchange() {
+  if (pinned_ != nullptr) pinned_->unpin();
+}
 
 bool HttpExchange::isValidRequestIdView(std::string_view id) {
   return !id.empty() && http::isValidRequestId(id);
@@ -146,6 +148,11 @@ bool HttpExchange::forward(balancer::Upstream& up) {
                                                                       : "no_healthy_endpoint");
       }
       ctx.addTried(ep);
+      // Pinned before anything parks: a DNS change may drop the endpoint from every
+      // membership while this request still uses it (and logs its name at the end).
+      if (pinned_ != nullptr) pinned_->unpin();
+      pinned_ = &client_.hub().poolFor(up, *ep);
+      pinned_->pin();
     }
     ++attempts_;
     endpoint_ = ep;
@@ -391,8 +398,10 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
       http::ParseStatus ps = parser.parse(out_.data(), response_);
       if (ps == http::ParseStatus::need_more) break;
       if (ps == http::ParseStatus::error) {
+        // Nothing reached the client yet: a broken head is retried like a reset.
         up.reportFailure(ep, Clock::now());
-        return fail(false, false, 502, "bad_response");
+        return fail(can_retry, cfg.retry.on_reset && idempotent_ && replayable_ && !body_streamed_,
+                    502, "bad_response");
       }
       if (response_.status >= 100 && response_.status < 200 && !response_.upgrade) {
         // Interim responses (100, 103) are not relayed: the proxy answers Expect itself.
@@ -412,8 +421,10 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
   const conf::ListenerConfig& lc = *plan_.config;
   bool client10 = head_.version == http::Version::http10;
   bool dechunk = client10 && response_.body == http::BodyKind::chunked;
+  // Draining, or the listener was removed by a reload while this request ran: the client
+  // is told to go (SPEC 6).
   client_keep_alive_ = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
-                       !client_.hub().draining() &&
+                       !client_.hub().draining() && !client_.listener().stopped() &&
                        response_.body != http::BodyKind::until_close && !dechunk;
   http::ResponseInfo info;
   info.request_id = requestId();
@@ -519,7 +530,8 @@ bool HttpExchange::respondError(int status, const char* error) {
   // Answers about the upstream (404 no route, 5xx) to a fully read request keep the
   // connection; answers about the request itself (400, 408, 413, 431) close it.
   bool keep = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
-              !client_.hub().draining() && (status == 404 || status >= 500);
+              !client_.hub().draining() && !client_.listener().stopped() &&
+              (status == 404 || status >= 500);
   char buf[1024];
   size_t n = http::writeErrorResponse(status, requestId(), !keep, std::span<char>(buf, sizeof buf),
                                       head_.method == "HEAD");

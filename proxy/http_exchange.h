@@ -86,6 +86,7 @@ class HttpExchange {
   int upstream_index_ = -1;
   balancer::Upstream* upstream_ = nullptr;
   balancer::Endpoint* endpoint_ = nullptr;
+  EndpointPool* pinned_ = nullptr;  // endpoint_'s pool on this hub, pinned until we end
   int status_ = 0;
   int pending_status_ = 502;  // what to answer if the retries run out
   uint32_t attempts_ = 0;

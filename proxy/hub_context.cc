@@ -21,12 +21,17 @@ HubContext::HubContext(Server& server, size_t index, core::Hub& hub)
     : server_(server), index_(index), hub_(hub) {}
 
 HubContext::~HubContext() {
-  for (auto& e : pools_) e.endpoint->hubSlot(index_) = nullptr;
+  for (auto& e : pools_) {
+    if (e.endpoint == nullptr) continue;
+    e.endpoint->hubSlot(index_) = nullptr;
+    e.endpoint->slotHolders().fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void HubContext::publish(std::shared_ptr<Generation> g) {
   if (current_ != nullptr && current_->users(index_) > 0) retired_.push_back(current_);
   current_ = std::move(g);
+  for (auto& l : listeners_) l->published(current_);
 }
 
 void HubContext::retire(Generation* g) {
@@ -48,18 +53,24 @@ EndpointPool& HubContext::poolFor(balancer::Upstream& up, balancer::Endpoint& ep
   auto pool = std::make_unique<EndpointPool>(pc.max_idle_per_endpoint, pc.idle_timeout,
                                              &up.metrics(), index_);
   EndpointPool* raw = pool.get();
+  if (owner != nullptr) owner->slotHolders().fetch_add(1, std::memory_order_relaxed);
   pools_.push_back(PoolEntry{std::move(owner), std::move(pool)});
   slot = raw;
   return *raw;
 }
 
 void HubContext::sweepPools() {
-  // An endpoint only this hub's pool refers to has left every membership (reload, DNS)
-  // and no request uses it: its idle connections can go.
+  // An endpoint only the hubs' pools refer to has left every membership (reload, DNS)
+  // and, when no request of this hub uses it (requests hold raw pointers: they pin the
+  // pool), this hub's idle connections to it can go.
   for (size_t i = 0; i < pools_.size();) {
     PoolEntry& e = pools_[i];
-    if (e.endpoint != nullptr && e.endpoint.use_count() == 1) {
+    if (e.endpoint != nullptr && e.pool->pins() == 0 &&
+        e.endpoint.use_count() == e.endpoint->slotHolders().load(std::memory_order_relaxed)) {
       e.endpoint->hubSlot(index_) = nullptr;
+      // Counted down before the reference goes: another hub sweeping meanwhile sees more
+      // owners than holders and waits for its next round, never the reverse.
+      e.endpoint->slotHolders().fetch_sub(1, std::memory_order_relaxed);
       pools_[i] = std::move(pools_.back());
       pools_.pop_back();
       continue;
@@ -83,7 +94,15 @@ void HubContext::addListener(std::unique_ptr<ListenerSocket> l) {
 void HubContext::retireListener(const std::string& name) {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (listeners_[i]->name() != name) continue;
-    listeners_[i]->stop();
+    ListenerSocket* gone = listeners_[i].get();
+    gone->stop();
+    // Its idle kept-alive connections close now; busy ones after their response, which
+    // says Connection: close (SPEC 6).
+    for (ClientConnection* c = connections_; c != nullptr;) {
+      ClientConnection* next = c->next;
+      if (&c->listener() == gone) c->closeIfDormant();
+      c = next;
+    }
     retired_listeners_.push_back(std::move(listeners_[i]));
     listeners_.erase(listeners_.begin() + static_cast<ptrdiff_t>(i));
     return;
@@ -118,6 +137,8 @@ size_t HubContext::activeConnections() const {
   for (ClientConnection* c = connections_; c != nullptr; c = c->next) n += c->active() ? 1 : 0;
   return n;
 }
+
+void HubContext::stopKeepAlive() { draining_ = true; }
 
 void HubContext::startDrain() {
   draining_ = true;

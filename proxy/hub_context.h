@@ -68,6 +68,8 @@ class HubContext {
   void removeConnection(ClientConnection* c);
   size_t connectionCount() const { return connection_count_; }
   bool draining() const { return draining_; }
+  // SIGTERM: responses from now on say Connection: close; listeners still accept.
+  void stopKeepAlive();
   // Stops keep-alive: dormant connections close now, active ones after their response.
   void startDrain();
   // Closes every connection still open (the graceful timeout ran out); returns how many.

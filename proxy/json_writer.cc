@@ -1,5 +1,6 @@
 #include "proxy/json_writer.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -84,9 +85,11 @@ JsonWriter& JsonWriter::value(uint64_t n) {
 JsonWriter& JsonWriter::value(double d) {
   if (!std::isfinite(d)) return null();
   separate();
+  // Shortest text that reads back as the same double: Unix timestamps (ejected_until)
+  // keep their sub-second digits, which %g's six significant digits would cut.
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", d);
-  out_.append(buf);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  out_.append(buf, static_cast<size_t>(end - buf));
   return *this;
 }
 

@@ -16,7 +16,12 @@ ListenerSocket::ListenerSocket(HubContext& hub, std::string name, conf::Protocol
       socket_(std::move(socket)),
       metrics_(metrics) {}
 
-ListenerSocket::~ListenerSocket() { stop(); }
+ListenerSocket::~ListenerSocket() {
+  // Shutting down (or a failed start): nothing is served any more, queued ones included.
+  stopped_ = true;
+  socket_.close();
+  acceptor_.kill();
+}
 
 void ListenerSocket::start() {
   last_known_ = hub_.currentShared();
@@ -26,8 +31,31 @@ void ListenerSocket::start() {
 void ListenerSocket::stop() {
   if (stopped_) return;
   stopped_ = true;
+  // Closing a listening socket resets the connections the kernel completed but nobody
+  // accepted yet: take them first; each is served (told Connection: close) like any
+  // other accepted connection. Other hubs' sockets on the address take new ones.
+  for (;;) {
+    core::SocketAddress peer;
+    core::Result<int> fd = socket_.tryAcceptFd(&peer);
+    if (!fd.ok()) break;
+    adopt(*fd, peer);
+  }
   socket_.close();  // wakes the acceptor with EBADF
   acceptor_.kill();
+}
+
+void ListenerSocket::adopt(int fd, const core::SocketAddress& peer) {
+  if (!hub_.server().admitConnection()) {
+    core::Socket refused(fd);  // closes: over [global] max_connections
+    return;
+  }
+  metrics_.connections_accepted.add(hub_.index());
+  auto* c = new ClientConnection(hub_, *this, fd, peer);
+  c->start();
+}
+
+void ListenerSocket::published(const std::shared_ptr<Generation>& gen) {
+  if (gen->findListener(name_) != nullptr) last_known_ = gen;
 }
 
 const ListenerPlan& ListenerSocket::planIn(Generation& gen, Generation** used) {
@@ -52,7 +80,6 @@ const ListenerPlan& ListenerSocket::planIn(Generation& gen, Generation** used) {
 }
 
 void ListenerSocket::acceptLoop() {
-  size_t hub = hub_.index();
   Server& server = hub_.server();
   for (;;) {
     core::SocketAddress peer;
@@ -67,13 +94,7 @@ void ListenerSocket::acceptLoop() {
       }
       continue;
     }
-    if (!server.admitConnection()) {
-      core::Socket refused(*fd);  // closes: over [global] max_connections
-      continue;
-    }
-    metrics_.connections_accepted.add(hub);
-    auto* c = new ClientConnection(hub_, *this, *fd, peer);
-    c->start();
+    adopt(*fd, peer);
   }
 }
 

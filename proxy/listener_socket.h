@@ -40,12 +40,18 @@ class ListenerSocket {
   // The listener's plan in `gen`, or in the last generation that had it (removed by a
   // reload: its connections finish on that one). Never null.
   const ListenerPlan& planIn(Generation& gen, Generation** used);
+  // A reload published `gen` on this hub. The listener forgets the generation it knew
+  // before (if `gen` still has it): holding it would keep its upstreams, their endpoints
+  // and their metric series alive after every request that used them ended.
+  void published(const std::shared_ptr<Generation>& gen);
 
   // Connections accepted here and still open (hub-local).
   size_t connections = 0;
 
  private:
   void acceptLoop();
+  // Serves an accepted connection, or closes it over [global] max_connections.
+  void adopt(int fd, const core::SocketAddress& peer);
 
   HubContext& hub_;
   std::string name_;

@@ -45,7 +45,9 @@ bool sameSocket(const conf::ListenerConfig& a, const conf::ListenerConfig& b) {
 }  // namespace
 
 Server::Server(std::shared_ptr<const conf::Config> config, ServerOptions options)
-    : config_(std::move(config)), options_(std::move(options)) {
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      max_connections_(static_cast<int64_t>(config_->global.max_connections)) {
   runtime_ = std::make_unique<core::Runtime>(runtimeOptions(*config_));
   registry_ = std::make_unique<metrics::Registry>(runtime_->size(), options_.version);
   for (size_t i = 0; i < runtime_->size(); ++i) {
@@ -67,7 +69,8 @@ int Server::run() {
 }
 
 bool Server::admitConnection() {
-  int64_t limit = static_cast<int64_t>(config_->global.max_connections);
+  // Not config_: hubs call this while a reload on hub 0 replaces it.
+  int64_t limit = max_connections_.load(std::memory_order_relaxed);
   if (open_connections_.fetch_add(1, std::memory_order_relaxed) >= limit) {
     open_connections_.fetch_sub(1, std::memory_order_relaxed);
     return false;
@@ -217,7 +220,15 @@ void Server::signalLoop() {
     if (!sig.ok()) return;
     switch (*sig) {
       case SIGHUP:
+        // A SIGHUP during a reload is not dropped (the file may have changed again since
+        // that reload read it): one more reload runs after it. Several coalesce.
+        if (hup_pending_) break;
+        hup_pending_ = true;
         core::spawn([this] {
+          while (reloading_) {
+            if (!core::sleep(std::chrono::milliseconds(10)).ok()) return;
+          }
+          hup_pending_ = false;
           std::vector<std::string> errors;
           (void)reload(&errors);
         }, "reload");
@@ -247,10 +258,13 @@ void Server::requestDrain() {
 void Server::drain() {
   draining_.store(true, std::memory_order_relaxed);
   ready_.store(false, std::memory_order_relaxed);
-  const conf::GlobalConfig& g = config_->global;
+  const conf::GlobalConfig g = config_->global;  // a copy: config_ may not outlive the waits
   std::fprintf(stderr, "greenlb: draining: accepting for %.1fs more, then up to %.1fs for %lld open connection(s)\n",
                core::toSeconds(g.drain_delay), core::toSeconds(g.graceful_timeout),
                static_cast<long long>(openConnections()));
+  // From now on every response tells its client to go; idle kept-alive connections stay
+  // until the listeners close, so a client that speaks meanwhile is answered, not reset.
+  onEveryHub([](HubContext& h) { h.stopKeepAlive(); });
   // Kubernetes keeps sending new connections until endpoint removal has propagated.
   if (g.drain_delay > conf::Duration::zero()) (void)core::sleep(g.drain_delay);
   onEveryHub([](HubContext& h) {
@@ -300,6 +314,11 @@ bool Server::reload(std::vector<std::string>* errors) {
     return false;
   };
   if (options_.config_path.empty()) return fail("the embedded demo config cannot be reloaded");
+  if (draining()) {  // not a failed reload: there is nothing left to apply it to
+    errors->push_back("draining: the process is shutting down");
+    std::fprintf(stderr, "greenlb: reload ignored: draining\n");
+    return false;
+  }
   std::string path = options_.config_path;
   conf::LoadResult loaded = core::runBlocking([&] { return conf::loadConfigFile(path); });
   if (!loaded.ok()) {
@@ -337,6 +356,8 @@ bool Server::reload(std::vector<std::string>* errors) {
   publish(gen, std::move(fresh), removed);
   old_log.reset();  // no hub writes to it any more: flushes what it still holds
   config_ = loaded.config;
+  max_connections_.store(static_cast<int64_t>(next.global.max_connections),
+                         std::memory_order_relaxed);
   registry_->setPerEndpointMetrics(next.admin.per_endpoint_metrics);
   registry_->configReloaded(true);
   std::fprintf(stderr, "greenlb: reloaded %s (generation %llu)\n", path.c_str(),

@@ -86,10 +86,12 @@ class Server {
   std::shared_ptr<Generation> generation_;
   std::atomic<uint64_t> generation_number_{0};
   std::atomic<int64_t> open_connections_{0};
+  std::atomic<int64_t> max_connections_;  // [global] max_connections; follows reloads
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
   core::Event drain_requested_;
-  bool reloading_ = false;
+  bool reloading_ = false;    // hub 0
+  bool hup_pending_ = false;  // hub 0: a SIGHUP reload waits for the running one
   int exit_code_ = 0;
   std::string startup_error_;
   core::TimePoint last_accept_warning_{};

@@ -1,5 +1,7 @@
 #include "proxy/tcp_tunnel.h"
 
+#include <memory>
+
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/client_connection.h"
@@ -31,6 +33,9 @@ void serveTcp(ClientConnection& client) {
   const ClientTlsContext* tls = owner->upstream_tls[static_cast<size_t>(index)].get();
   std::unique_ptr<Transport> upstream_tls;
   balancer::Endpoint* ep = nullptr;
+  // A DNS change may drop the endpoint from every membership during the connect or the
+  // tunnel (hours): the tunnel keeps it alive itself. Once per connection, not per byte.
+  std::shared_ptr<balancer::Endpoint> held;
   for (uint32_t attempt = 0; attempt <= uc.retry.attempts; ++attempt) {
     ctx.now = Clock::now();
     balancer::PickFailure why;
@@ -42,6 +47,7 @@ void serveTcp(ClientConnection& client) {
       break;
     }
     ctx.addTried(ep);
+    held = ep->shared_from_this();
     core::TimePoint t0 = Clock::now();
     core::Status st;
     bool timed_out;

@@ -63,6 +63,14 @@ class EndpointPool {
 
   size_t idle() const { return idle_; }
 
+  // Requests of this hub that picked the endpoint and have not ended (HttpExchange pins
+  // from its pick to its end). While any has, the hub's sweep keeps this pool and the
+  // Endpoint it holds, even after the endpoint left every membership (DNS): those
+  // requests still use both.
+  void pin() { ++pins_; }
+  void unpin() { --pins_; }
+  uint32_t pins() const { return pins_; }
+
  private:
   friend class UpstreamConnection;
   void drop(UpstreamConnection* c);  // idle connection died: unlink and delete
@@ -73,6 +81,7 @@ class EndpointPool {
   size_t hub_;
   bool closed_ = false;
   size_t idle_ = 0;
+  uint32_t pins_ = 0;
   UpstreamConnection* head_ = nullptr;  // most recently returned
 };
 

@@ -53,11 +53,11 @@ if [ "${GREENLB_SANITIZERS:-0}" = 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_ctest "$root/build-asan" -L 'unit|integration' -LE 'nosan'
 
-  log "ThreadSanitizer build (core and metrics)"
-  targets="core_test metrics_test" build "$root/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  log "ThreadSanitizer build (core, metrics and balancer)"
+  targets="core_test metrics_test balancer_test" build "$root/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DGREENLB_SANITIZE=thread -DGREENLB_BENCH=OFF
-  log "TSan tests (core and metrics)"
+  log "TSan tests (core, metrics and balancer)"
   TSAN_OPTIONS=halt_on_error=1 run_ctest "$root/build-tsan" -L 'tsan'
 fi
 

@@ -161,8 +161,11 @@ class Proc:
         return pathlib.Path(self.log.name).read_text()[-3000:]
 
     def stop(self):
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGKILL)
+        # The whole process group (its own session): nginx's workers outlive a killed master.
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.popen.wait(timeout=30)
         self.log.close()
 

@@ -38,6 +38,23 @@ def test_round_robin_and_keep_alive_reuse_on_both_sides(setup):
     assert after - before <= 4
 
 
+def test_request_with_a_body_keeps_the_client_connection_alive(setup):
+    # Regression (issue 11): a body that arrived whole with its head used to count as
+    # unread when the response was written, so every such POST got Connection: close.
+    lb, port, a, b = setup
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/")
+    conn.getresponse().read()
+    sock = conn.sock
+    for i in range(5):
+        conn.request("POST", "/echo", body=b"hello %d" % i)
+        r = conn.getresponse()
+        assert r.read() == b"hello %d" % i
+        assert r.getheader("Connection") is None  # kept alive
+    assert conn.sock is sock  # one client connection for all of them
+    conn.close()
+
+
 def test_forwarding_headers_and_request_id(setup):
     lb, port, a, b = setup
     status, headers, body = http_get(port, "/headers", headers={"X-Forwarded-For": "10.1.1.1",

@@ -51,11 +51,13 @@ def port_open(port):
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
-    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, args=()):
+    def __init__(self, name="upstream", mode="normal", idle_close=0.0, port=None, host="127.0.0.1",
+                 args=()):
         self.name = name
+        self.host = host
         self.port = port or free_port()
         args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
-                "--name", name, "--mode", mode, *args]
+                "--host", host, "--name", name, "--mode", mode, *args]
         self.args = [str(a) for a in args]
         if idle_close:
             args += ["--idle-close", str(idle_close)]
@@ -68,7 +70,7 @@ class Upstream:
 
     @property
     def address(self):
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def get_json(self, path):
         with self.get(path) as r:
@@ -80,9 +82,8 @@ class Upstream:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
-            return urllib.request.urlopen(f"https://127.0.0.1:{self.port}{path}", timeout=5,
-                                          context=ctx)
-        return urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5)
+            return urllib.request.urlopen(f"https://{self.address}{path}", timeout=5, context=ctx)
+        return urllib.request.urlopen(f"http://{self.address}{path}", timeout=5)
 
     def stats(self):
         return self.get_json("/_stats")
@@ -91,8 +92,23 @@ class Upstream:
         return self.get_json("/_requests")
 
     def set_health(self, healthy):
-        with self.get(f"/_health/{'up' if healthy else 'down'}") as r:
+        self._call(f"/_health/{'up' if healthy else 'down'}")
+
+    def fail_with(self, status):
+        """Every request (but /healthz and control paths) answered `status`; 0 stops it."""
+        self._call(f"/_fail/{status}")
+
+    def delay(self, ms):
+        """Every request (but /healthz and control paths) waits `ms` first; 0 stops it."""
+        self._call(f"/_delay/{ms}")
+
+    def _call(self, path):
+        with self.get(path) as r:
             r.read()
+
+    def hits(self, path):
+        """How many requests for `path` (query ignored) this upstream has seen."""
+        return sum(1 for r in self.requests() if r[1].split("?")[0] == path)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -323,11 +339,12 @@ endpoints = [{endpoints}]
 
 
 class ScriptServer:
-    """A support script (websocket_echo.py, tcp_echo.py) run as its own process on a port."""
+    """A support script (websocket_echo.py, tcp_echo.py, dns_server.py) run as its own
+    process on a port: `script PORT [args...]`."""
 
-    def __init__(self, script, port=None):
+    def __init__(self, script, port=None, args=()):
         self.port = port or free_port()
-        self.proc = subprocess.Popen([PYTHON, str(SUPPORT / script), str(self.port)],
+        self.proc = subprocess.Popen([PYTHON, str(SUPPORT / script), str(self.port), *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             self.stop()

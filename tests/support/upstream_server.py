@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A real HTTP/1.1 upstream for the integration tests (asyncio + h11, Debian's python3-h11).
 
-Run as its own process: upstream_server.py --port P --name NAME [--mode normal|stuck]
-[--idle-close SECONDS]. Prints "ready" once it listens.
+Run as its own process: upstream_server.py --port P [--host IP] --name NAME
+[--mode normal|stuck] [--idle-close SECONDS]. Prints "ready" once it listens.
 
 Paths:
   /                 200, body "NAME\n"            /headers   the request headers as JSON
@@ -12,7 +12,11 @@ Paths:
   /sink             reads the whole body, answers its size
   /close            answers with Connection: close
   /healthz          200, or 503 after /_health/down (until /_health/up)
-  /_stats           {"connections": accepted, "requests": served, "open": open now}
+  /_fail/N          from now on every other request gets status N (after any delay);
+                    /_fail/0 stops it. /healthz and /_ paths are not affected
+  /_delay/MS        from now on every other request waits MS ms first (0: none)
+  /_stats           {"connections": accepted ones that carried traffic (not only /_ control
+                    requests such as this one), "requests": served, "open": open now}
   /_requests        every request seen: [[method, target, [[name, value]...], body_len], ...]
 Modes: stuck = accept and read, never answer.
 TLS: --tls-cert/--tls-key serve HTTPS; --tls-client-ca also requires a client certificate
@@ -27,12 +31,14 @@ import urllib.parse
 
 import h11
 
-state = {"connections": 0, "requests": 0, "open": 0, "healthy": True, "log": []}
+state = {"connections": 0, "requests": 0, "open": 0, "healthy": True, "log": [], "fail": 0,
+         "delay_ms": 0}
 
 
 def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--name", default="upstream")
     p.add_argument("--mode", default="normal", choices=["normal", "stuck"])
     p.add_argument("--idle-close", type=float, default=0.0,
@@ -96,10 +102,11 @@ async def next_event(conn, reader, timeout):
 
 
 async def handle(reader, writer):
-    state["connections"] += 1
     state["open"] += 1
+    counted = False  # a test's own /_stats connection must not change what it reads
     try:
         if ARGS.mode == "stuck":
+            state["connections"] += 1
             while await reader.read(65536):
                 pass
             return
@@ -134,9 +141,23 @@ async def handle(reader, writer):
             path = url.path
             headers = [[k.decode(), v.decode()] for k, v in event.headers]
             if not path.startswith("/_"):  # control requests are not traffic
+                if not counted:
+                    counted = True
+                    state["connections"] += 1
                 state["requests"] += 1
                 state["log"].append([event.method.decode(), target, headers, len(body)])
-            if path == "/headers":
+            traffic = not path.startswith("/_") and path != "/healthz"
+            if traffic and state["delay_ms"]:
+                await asyncio.sleep(state["delay_ms"] / 1000)
+            if traffic and state["fail"]:
+                await send_response(writer, conn, state["fail"], (ARGS.name + "\n").encode())
+            elif path.startswith("/_fail/"):
+                state["fail"] = int(path[7:])
+                await send_response(writer, conn, 200, b"done\n")
+            elif path.startswith("/_delay/"):
+                state["delay_ms"] = int(path[8:])
+                await send_response(writer, conn, 200, b"done\n")
+            elif path == "/headers":
                 await send_response(writer, conn, 200, json.dumps(headers).encode(),
                                     [(b"Content-Type", b"application/json")])
             elif path == "/echo":
@@ -187,7 +208,7 @@ async def main():
         if ARGS.tls_client_ca:
             tls.verify_mode = ssl.CERT_REQUIRED
             tls.load_verify_locations(ARGS.tls_client_ca)
-    server = await asyncio.start_server(handle, "127.0.0.1", ARGS.port, backlog=8192, ssl=tls)
+    server = await asyncio.start_server(handle, ARGS.host, ARGS.port, backlog=8192, ssl=tls)
     print("ready", flush=True)
     async with server:
         await server.serve_forever()

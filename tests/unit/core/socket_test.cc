@@ -89,6 +89,29 @@ TEST(Socket, WritevSendsEveryPiece) {
   });
 }
 
+TEST(Socket, TryAcceptTakesWhatIsQueuedAndNeverWaits) {
+  runMain([] {
+    Result<Listener> l = Listener::bind(loopback());
+    ASSERT_TRUE(l.ok());
+    SocketAddress at = *l->localAddress();
+    Result<int> none = l->tryAcceptFd();
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.error().code, EAGAIN);
+    // Two connections the kernel completed while nobody accepted: both are taken.
+    Result<Stream> a = Stream::connect(at);
+    Result<Stream> b = Stream::connect(at);
+    ASSERT_TRUE(a.ok() && b.ok());
+    SocketAddress peer;
+    Result<int> first = l->tryAcceptFd(&peer);
+    ASSERT_TRUE(first.ok()) << first.error().message();
+    EXPECT_EQ(peer.str().rfind("127.0.0.1:", 0), 0u);
+    Result<int> second = l->tryAcceptFd();
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(l->tryAcceptFd().error().code, EAGAIN);
+    Stream s1(*first), s2(*second);  // closes them
+  });
+}
+
 TEST(Socket, ConnectRefused) {
   runMain([] {
     // Bind then close to find a port with no listener.

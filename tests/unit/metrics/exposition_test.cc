@@ -92,14 +92,14 @@ TEST(OpenMetrics, EscapesHelpAndLabelValuesAndSpellsSpecialValues) {
             "# EOF\n");
 }
 
-TEST(OpenMetrics, ExportsInfoGaugesAsInfoAndCountersWithoutTotalAsUnknown) {
+TEST(OpenMetrics, KeepsInfoGaugesAsGaugesAndCountersWithoutTotalAsUnknown) {
   auto info = family("app_build_info", MetricType::Gauge, "Build.");
   info.metric.push_back(gaugeSample({{"version", "1"}}, 1));
   auto odd = family("legacy_hits", MetricType::Counter, "Hits.");
   odd.metric.push_back(counterSample({}, 3));
   EXPECT_EQ(openMetrics({info, odd}),
-            "# HELP app_build Build.\n"
-            "# TYPE app_build info\n"
+            "# HELP app_build_info Build.\n"
+            "# TYPE app_build_info gauge\n"
             "app_build_info{version=\"1\"} 1\n"
             "# HELP legacy_hits Hits.\n"
             "# TYPE legacy_hits unknown\n"
@@ -177,7 +177,7 @@ TEST(OpenMetrics, WholeRegistryExpositionIsWellFormed) {
       parsed.at(R"(greenlb_upstream_connect_duration_seconds_bucket{upstream="app",le="0.5"})"), 0);
   EXPECT_EQ(parsed.at(R"(greenlb_config_reloads_total{result="success"})"), 1);
   EXPECT_NE(text.find("# TYPE greenlb_config_reloads counter\n"), std::string::npos);
-  EXPECT_NE(text.find("# TYPE greenlb_build info\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE greenlb_build_info gauge\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE process_cpu_seconds counter\n# UNIT process_cpu_seconds seconds\n"),
             std::string::npos);
   EXPECT_EQ(text.find("Nan"), std::string::npos);

@@ -73,12 +73,17 @@ TEST(Registry, ExportsZeroedSeriesOnceAnObjectExists) {
   EXPECT_EQ(e.at(R"(greenlb_bytes_sent_total{listener="web"})"), 0);
   // A listener without certificates or handshakes carries no TLS series.
   EXPECT_FALSE(e.hasPrefix("greenlb_tls_"));
-  // Status codes appear only once seen; the duration histogram from the start.
+  // Request series appear once the listener/upstream pair saw a request: every listener
+  // has request metrics for every upstream, most pairs never carry traffic.
   EXPECT_FALSE(e.hasName("greenlb_requests_total"));
-  EXPECT_EQ(e.at(R"(greenlb_request_duration_seconds_count{listener="web",upstream="app"})"), 0);
+  EXPECT_FALSE(e.hasName("greenlb_request_duration_seconds_count"));
+  r.requests("web", "app").duration.observe(1, 0.001);
+  e = scrape(r);
+  EXPECT_FALSE(e.hasName("greenlb_requests_total"));  // no status (client went away)
+  EXPECT_EQ(e.at(R"(greenlb_request_duration_seconds_count{listener="web",upstream="app"})"), 1);
   EXPECT_EQ(
       e.at(R"(greenlb_request_duration_seconds_bucket{listener="web",upstream="app",le="+Inf"})"),
-      0);
+      1);
   for (const char* kind : {"connect", "response", "idle"}) {
     EXPECT_EQ(e.at(std::string(R"(greenlb_upstream_timeouts_total{upstream="app",kind=")") + kind +
                    "\"}"),

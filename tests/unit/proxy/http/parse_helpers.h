@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "proxy/http/request_parser.h"
@@ -14,6 +15,9 @@ struct Result {
   ParseStatus status = ParseStatus::need_more;
   ParseError error = ParseError::none;
   std::unique_ptr<Head> head = std::make_unique<Head>();  // heads are large for the stack
+  // The parsed bytes: the head's views point into them, so they live as long as it does
+  // (callers may pass a temporary).
+  std::unique_ptr<std::string> input;
 };
 using RequestResult = Result<RequestHead>;
 using ResponseResult = Result<ResponseHead>;
@@ -23,6 +27,8 @@ using ResponseResult = Result<ResponseHead>;
 template <class Head, class Parser>
 Result<Head> parseWith(Parser parser, std::string_view in, bool byte_by_byte) {
   Result<Head> r;
+  r.input = std::make_unique<std::string>(in);
+  in = *r.input;
   for (size_t n = byte_by_byte ? 0 : in.size(); n <= in.size(); ++n) {
     r.status = parser.parse(in.substr(0, n), *r.head);
     if (r.status != ParseStatus::need_more) break;
