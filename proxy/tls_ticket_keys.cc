@@ -67,9 +67,12 @@ bool initCipherAndMac(const Keys& k, unsigned char* iv, EVP_CIPHER_CTX* cipher,
 }
 
 // SSL_CTX_set_tlsext_ticket_key_evp_cb: 1 = use these keys, 2 = accepted but issue a new
-// ticket (old period), 0 = unknown key (full handshake), -1 = error.
-int ticketKeyCallback(SSL*, unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                      EVP_MAC_CTX* mac, int enc) {
+// ticket, 0 = unknown key (full handshake), -1 = error. A new ticket goes to TLS 1.2
+// clients holding an old period's ticket, and to every resumed TLS 1.3 client: OpenSSL
+// sends none after a 1.3 resumption unless asked, and 1.3 clients use a ticket once
+// (RFC 8446 C.4), so without it every other connection would be a full handshake.
+int ticketKeyCallback(SSL* ssl, unsigned char name[16], unsigned char* iv,
+                      EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) {
   uint64_t now = static_cast<uint64_t>(std::time(nullptr)) / kRotationSeconds;
   if (enc == 1) {
     const Keys& k = keysFor(now);
@@ -81,7 +84,7 @@ int ticketKeyCallback(SSL*, unsigned char name[16], unsigned char* iv, EVP_CIPHE
     const Keys& k = keysFor(period);
     if (std::memcmp(name, k.name, sizeof k.name) != 0) continue;
     if (!initCipherAndMac(k, iv, cipher, mac, 0)) return -1;
-    return period == now ? 1 : 2;
+    return period == now && SSL_version(ssl) < TLS1_3_VERSION ? 1 : 2;
   }
   return 0;
 }

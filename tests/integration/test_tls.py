@@ -154,13 +154,20 @@ def test_min_version_1_3_refuses_1_2(pki):
             assert (status, info["version"]) == (200, "TLSv1.3")
 
 
-def test_session_resumption_with_tickets(pki):
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_session_resumption_with_tickets(pki, version):
+    # Each connection resumes the session of the one before. TLS 1.3 clients should use a
+    # ticket once (RFC 8446 C.4; OpenSSL's and browsers' do), so a resumed 1.3 handshake
+    # must issue a new ticket, or every other connection is a full handshake. With 1.3 the
+    # tickets arrive after the handshake, before the response is read; the client names
+    # a session after its ticket (SHA-256), so a new ticket is a new session id.
     with Upstream("app") as up:
         text, port, _ = basic_config([up.address], listener_extra=tls_listener(pki), workers=2)
         with Greenlb(text):
-            ctx = client_context(pki, ssl.TLSVersion.TLSv1_2)  # 1.2: the session is ready at once
+            ctx = client_context(pki, version)
             session = None
             resumed = 0
+            ids = set()
             for _ in range(6):  # spread over both hubs by SO_REUSEPORT
                 raw = socket.create_connection(("127.0.0.1", port), timeout=5)
                 s = ctx.wrap_socket(raw, server_hostname="a.test", session=session)
@@ -169,8 +176,11 @@ def test_session_resumption_with_tickets(pki):
                     pass
                 resumed += s.session_reused
                 session = s.session
+                ids.add(session.id)
                 s.close()
             assert resumed == 5
+            if version == ssl.TLSVersion.TLSv1_3:
+                assert len(ids) == 6  # a new ticket from every connection, resumed ones too
 
 
 def test_stalled_handshake_times_out_and_harms_no_one(pki):
