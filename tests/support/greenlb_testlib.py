@@ -55,18 +55,24 @@ class Upstream:
                  args=()):
         self.name = name
         self.host = host
-        self.port = port or free_port()
-        args = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
-                "--host", host, "--name", name, "--mode", mode, *args]
         self.args = [str(a) for a in args]
-        if idle_close:
-            args += ["--idle-close", str(idle_close)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
-        line = self.proc.stdout.readline()
-        if line.strip() != "ready":
-            self.stop()
-            raise RuntimeError(f"upstream {name} did not start")
+        # A port chosen by free_port() can be taken by someone else before the server binds
+        # it (tests run in parallel): try another one then.
+        for attempt in range(1 if port else 3):
+            self.port = port or free_port()
+            cmd = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
+                   "--host", host, "--name", name, "--mode", mode, *self.args]
+            if idle_close:
+                cmd += ["--idle-close", str(idle_close)]
+            errors = tempfile.TemporaryFile()
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
+            if self.proc.stdout.readline().strip() == "ready":
+                return
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            errors.seek(0)
+            why = errors.read()[-500:].decode(errors="replace")
+        raise RuntimeError(f"upstream {name} did not start: {why}")
 
     @property
     def address(self):
