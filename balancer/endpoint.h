@@ -62,6 +62,17 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // Requests in flight across all hubs: one shared atomic (least_conn and p2c read it).
   int64_t inFlight() const { return metrics_->in_flight.load(std::memory_order_relaxed); }
   void beginRequest() { metrics_->in_flight.fetch_add(1, std::memory_order_relaxed); }
+  // Begins a request only while fewer than `max` are in flight, atomically across hubs:
+  // two hubs that both saw the last slot free cannot both take it.
+  bool tryBeginRequest(int64_t max) {
+    int64_t n = metrics_->in_flight.load(std::memory_order_relaxed);
+    while (n < max) {
+      if (metrics_->in_flight.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
   void endRequest() { metrics_->in_flight.fetch_sub(1, std::memory_order_relaxed); }
 
   metrics::EndpointMetrics& metrics() { return *metrics_; }

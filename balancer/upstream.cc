@@ -208,15 +208,32 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
   return i >= 0 ? set.endpoints[static_cast<size_t>(i)].get() : nullptr;
 }
 
+Endpoint* Upstream::pickAndBegin(size_t hub, const PickContext& ctx, PickFailure* why) {
+  const auto max = static_cast<int64_t>(config_.limits.max_connections);
+  // A slot seen free by pick() may be taken by another hub before this one begins: look
+  // again a few times (each miss means someone else got a request through).
+  for (int tries = 0; tries < 8; ++tries) {
+    Endpoint* ep = pick(hub, ctx, why);
+    if (ep == nullptr) return nullptr;
+    if (max == 0 || inPanic()) {  // panic spreads regardless of limits (SPEC 4)
+      ep->beginRequest();
+      return ep;
+    }
+    if (ep->tryBeginRequest(max)) return ep;
+  }
+  *why = PickFailure::limits;
+  return nullptr;
+}
+
 Endpoint* Upstream::pickOrWait(size_t hub, PickContext& ctx, PickFailure* why) {
-  Endpoint* ep = pick(hub, ctx, why);
+  Endpoint* ep = pickAndBegin(hub, ctx, why);
   if (ep != nullptr || *why != PickFailure::limits) return ep;
   PendingQueue::Waiter waiter(pending_, hub);
   if (!waiter.admitted()) return nullptr;
   core::Timeout deadline(config_.timeouts.connect);
   while (waiter.wait()) {
     ctx.now = Clock::now();
-    ep = pick(hub, ctx, why);
+    ep = pickAndBegin(hub, ctx, why);
     if (ep != nullptr || *why != PickFailure::limits) return ep;
   }
   ctx.now = Clock::now();

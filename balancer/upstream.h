@@ -73,13 +73,15 @@ class Upstream {
   // Hub `hub` only: an endpoint for this request, or nullptr with the reason.
   Endpoint* pick(size_t hub, const PickContext& ctx, PickFailure* why);
 
-  // pick(), and when it fails for the limits (every available endpoint is at
-  // max_connections) wait for a slot as one of at most max_pending waiting requests, for
-  // up to timeouts.connect (HAProxy's "timeout queue" defaults to its connect timeout too).
-  // On a fiber of hub `hub`; refreshes ctx.now after waiting.
+  // pick() and begin the request on the endpoint (ep.beginRequest() is done: end it with
+  // endRequest). With max_connections the slot is reserved atomically, so the limit holds
+  // across hubs. When every available endpoint is at max_connections, waits for a slot as
+  // one of at most max_pending waiting requests, for up to timeouts.connect (HAProxy's
+  // "timeout queue" defaults to its connect timeout too). On a fiber of hub `hub`;
+  // refreshes ctx.now after waiting.
   Endpoint* pickOrWait(size_t hub, PickContext& ctx, PickFailure* why);
 
-  // Hub `hub`: a request on `ep` (from pick/pickOrWait, then ep.beginRequest()) ended:
+  // Hub `hub`: a request on `ep` (begun by pickOrWait, or pick then ep.beginRequest()) ended:
   // frees its slot and wakes a request waiting for one on this hub.
   void endRequest(size_t hub, Endpoint& ep) {
     ep.endRequest();
@@ -108,6 +110,7 @@ class Upstream {
     std::unique_ptr<Picker> picker;
   };
   static void applyOnHub(HubState& hs, std::shared_ptr<const EndpointSet> set);
+  Endpoint* pickAndBegin(size_t hub, const PickContext& ctx, PickFailure* why);
   size_t hubIndexOrZero() const;
   void setPanic(bool on);
   void scheduleReturn(Endpoint& ep);

@@ -136,7 +136,9 @@ bool HttpExchange::forward(balancer::Upstream& up) {
   bool fresh_only = false;
   balancer::Endpoint* ep = nullptr;
   for (;;) {
-    if (!fresh_only) {
+    if (fresh_only) {
+      ep->beginRequest();  // the same endpoint again (pickOrWait began the first one)
+    } else {
       ctx.now = Clock::now();
       balancer::PickFailure why;
       ep = up.pickOrWait(hub_, ctx, &why);
@@ -157,7 +159,6 @@ bool HttpExchange::forward(balancer::Upstream& up) {
     ++attempts_;
     endpoint_ = ep;
     bool can_retry = retries < cfg.retry.attempts;
-    ep->beginRequest();
     Attempt a = attempt(up, *ep, !fresh_only, can_retry);
     up.endRequest(hub_, *ep);
     switch (a) {

@@ -68,7 +68,7 @@ def test_maglev_keeps_each_user_on_one_backend_and_only_a_dead_ones_users_move()
 
 def test_max_pending_queues_up_to_the_limit_and_503s_beyond():
     with Upstream("a") as a:
-        a.delay(400)
+        a.delay(1000)  # long enough for all six to arrive while the first is in flight
         text, port, _ = basic_config([a.address], workers=2, upstream_extra="""
   [upstream.timeouts]
   connect = "5s"

@@ -45,7 +45,6 @@ core::JoinHandle<void> request(Upstream& up, Outcome& out, bool& release) {
     out.got = e != nullptr;
     out.done = true;
     if (e == nullptr) return;
-    e->beginRequest();
     while (!release) (void)core::sleep(1ms);
     up.endRequest(0, *e);
   });
@@ -131,7 +130,6 @@ TEST(PendingQueue, WithoutMaxConnectionsNothingWaits) {
     for (int i = 0; i < 100; ++i) {
       Endpoint* e = up.pickOrWait(0, ctx, &why);
       ASSERT_NE(e, nullptr);
-      e->beginRequest();
     }
     EXPECT_EQ(up.pending().waiting(), 0);
     EXPECT_EQ(up.hubEndpoints(0)[0].inFlight(), 100);

@@ -2,8 +2,10 @@
 // retries avoiding tried endpoints, empty memberships, the `up` gauge.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "tests/unit/balancer/balancer_test_util.h"
 
@@ -148,6 +150,36 @@ TEST(Endpoint, UpGaugeFollowsHealthAndEjection) {
 TEST(Endpoint, WeightZeroCountsAsOne) {
   TestUpstream t(upstreamConfig(conf::Balance::round_robin), {0, 1});
   EXPECT_EQ(t.at(0).weight(), 1u);
+}
+
+// max_connections holds across hubs: two threads racing for one slot never both hold it.
+TEST(Endpoint, TryBeginRequestNeverExceedsTheLimitUnderContention) {
+  TestUpstream t(upstreamConfig(conf::Balance::round_robin), {1});
+  Endpoint& ep = t.at(0);
+  std::atomic<int> holders{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<int> taken{0};
+  auto contend = [&] {
+    for (int i = 0; i < 20000; ++i) {
+      if (!ep.tryBeginRequest(1)) continue;
+      if (holders.fetch_add(1) != 0) overlaps.fetch_add(1);
+      taken.fetch_add(1);
+      holders.fetch_sub(1);
+      ep.endRequest();
+    }
+  };
+  std::thread a(contend), b(contend);
+  a.join();
+  b.join();
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_GT(taken.load(), 0);
+  EXPECT_EQ(ep.inFlight(), 0);
+  EXPECT_FALSE([&] {
+    ep.beginRequest();
+    bool second = ep.tryBeginRequest(1);
+    ep.endRequest();
+    return second;
+  }());
 }
 
 }  // namespace
