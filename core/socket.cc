@@ -315,19 +315,22 @@ Status Stream::writev(iovec* iov, int count) {
       if (Status st = waitWritable(); !st.ok()) return st;
       continue;
     }
-    auto left = static_cast<size_t>(n);
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      iov->iov_len = 0;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
+    consumeIov(iov, count, static_cast<size_t>(n));
   }
   return {};
+}
+
+void consumeIov(iovec*& iov, int& count, size_t written) {
+  while (count > 0 && written >= iov->iov_len) {
+    written -= iov->iov_len;
+    iov->iov_len = 0;
+    ++iov;
+    --count;
+  }
+  if (count > 0) {
+    iov->iov_base = static_cast<char*>(iov->iov_base) + written;
+    iov->iov_len -= written;
+  }
 }
 
 Result<size_t> Stream::tryWritev(const iovec* iov, int count) {

@@ -101,6 +101,10 @@ class Socket {
   detail::EventStorage ev_;
 };
 
+// After a vectored write of `written` bytes: drops the iovecs written whole and advances
+// into the first one written in part (iov and count are updated in place).
+void consumeIov(iovec*& iov, int& count, size_t written);
+
 // A connected TCP (or Unix) stream.
 class Stream : public Socket {
  public:

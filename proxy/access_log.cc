@@ -9,6 +9,8 @@
 #include <ctime>
 #include <utility>
 
+#include "proxy/json_writer.h"
+
 namespace greenlb::proxy {
 namespace {
 
@@ -22,29 +24,6 @@ int openTarget(const std::string& path, std::string* error) {
     *error = "cannot open access log " + path + ": " + std::strerror(errno);
   }
   return fd;
-}
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char esc[8];
-          std::snprintf(esc, sizeof esc, "\\u%04x", c);
-          out.append(esc);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 // Combined-format fields are quoted: keep quotes and control bytes out of them.

@@ -9,6 +9,10 @@
 
 namespace greenlb::proxy {
 
+// Appends `s` as a JSON string literal (quotes, escapes; control bytes as \uXXXX). Used by
+// JsonWriter and by the access log's JSON lines (its hot path: no allocation beyond `out`).
+void appendJsonString(std::string& out, std::string_view s);
+
 class JsonWriter {
  public:
   JsonWriter& beginObject();

@@ -43,16 +43,7 @@ Status writevTimed(Transport& t, iovec* iov, int count, core::Duration timeout) 
       if (Status st = waitFor(t, false, timeout); !st.ok()) return st;
       continue;
     }
-    size_t left = *n;
-    while (count > 0 && left >= iov->iov_len) {
-      left -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
+    core::consumeIov(iov, count, *n);
   }
   return {};
 }
