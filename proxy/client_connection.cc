@@ -29,10 +29,12 @@ ClientConnection::ClientConnection(HubContext& hub, ListenerSocket& listener, in
 }
 
 ClientConnection::~ClientConnection() {
-  stream_.close();
+  // Uncounted before the close: a client that has seen its EOF never finds itself still
+  // counted in connections_active or /status.
   --listener_.connections;
   listener_.metrics().connections_active.add(hub_.index(), -1);
   hub_.removeConnection(this);
+  stream_.close();
 }
 
 void ClientConnection::start() {

@@ -132,6 +132,7 @@ def test_exact_counters_after_known_traffic_and_across_reloads():
                     assert http_get(port, path)[0] == status, path
             web_connections, edge_connections = 26, 8
 
+            lb.wait_requests_finished(sum(n for *_, n in plan))
             m = lb.metrics()
             assert samples(m, "greenlb_requests_total") == {
                 labelled(listener="web", upstream="app", code="200"): 12,
@@ -255,6 +256,8 @@ def test_exact_counters_after_known_traffic_and_across_reloads():
             # And counting goes on where it was.
             for _ in range(3):
                 assert http_get(web, "/status/200")[0] == 200
+            lb.wait_requests_finished(15, "greenlb_requests_total", listener="web",
+                                      upstream="app", code="200")
             assert lb.metric("greenlb_requests_total", listener="web", upstream="app",
                              code="200") == 15
             assert lb.metric("greenlb_upstream_requests_total", upstream="app", code="200") == 15
@@ -267,6 +270,7 @@ def test_per_endpoint_metrics_switch():
                             per_endpoint=False)) as lb:
             for _ in range(5):
                 assert http_get(web, "/")[0] == 200
+            lb.wait_requests_finished(5)
             text = lb.metrics_text()
             families = family_names(text)
             assert not families & ENDPOINT_FAMILIES
@@ -314,6 +318,7 @@ def test_endpoint_removed_by_reload_leaves_the_exposition_after_its_requests():
             slow.join(timeout=10)
             assert result and result[0][0] == 200 and result[0][2] == b"b\n"
             # Done: b's series leave the exposition (hubs free unused pools every 5 s).
+            lb.wait_requests_finished(8)
             wait_until(lambda: b.address not in lb.metrics_text(), timeout=20,
                        interval=0.25, what="b's series to leave the exposition")
             assert lb.metric("greenlb_upstream_requests_total", upstream="app",

@@ -34,6 +34,7 @@ def test_five_thousand_concurrent_clients():
             assert sum(ok) == CLIENTS
             served = a.stats()["requests"] + b.stats()["requests"]
             assert served == CLIENTS
+            lb.wait_requests_finished(CLIENTS)
             assert lb.metric("greenlb_requests_total", listener="web", code="200") == CLIENTS
             # Every connection was closed and released.
             status = lb.status()

@@ -46,6 +46,7 @@ endpoints = ["{ok.address}"]
                 assert status == 504
                 assert 0.35 < elapsed < 3.0
             assert lb.metric("greenlb_upstream_timeouts_total", upstream="app", kind="response") == 5
+            lb.wait_requests_finished(5, listener="web")
             assert lb.metric("greenlb_requests_total", listener="web", code="504") == 5
 
 

@@ -25,6 +25,7 @@ def test_websocket_echo_through_the_proxy():
             replies, big_ok = asyncio.run(asyncio.wait_for(talk(), 30))
             assert replies == [f"message {i}" for i in range(50)]
             assert big_ok
+            lb.wait_requests_finished(1)
             assert lb.metric("greenlb_requests_total", listener="web", code="101") == 1
 
 

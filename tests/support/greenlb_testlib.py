@@ -235,6 +235,15 @@ class Greenlb:
                 total += v
         return total
 
+    def wait_requests_finished(self, n, family="greenlb_request_duration_seconds_count",
+                               timeout=10, **labels):
+        """Waits until `family` (matching labels) counts n. greenlb counts a request when its
+        exchange finishes, just after the last byte is written: a client that has read the
+        whole response may scrape a moment before that. The duration histogram is the last
+        request family counted, so by default every other one is in by then."""
+        wait_until(lambda: self.metric(family, **labels) >= n, timeout=timeout,
+                   what=f"{family} {labels} to reach {n}")
+
     def reloads(self):
         m = self.metrics()
         get = lambda r: m.get(("greenlb_config_reloads_total", frozenset({("result", r)})), 0)
