@@ -273,7 +273,11 @@ void ClientConnection::run() {
     gen = hub_.acquire();
     plan = &listener_.planIn(*gen, &plan_gen);
   }
-  if (dormant && !listener_.stopped() && !hub_.draining()) {
+  // Draining with the listener still open (drain_delay): the response just sent may have
+  // promised keep-alive before the drain began, so the client may already be sending its
+  // next request; it is answered (with Connection: close) until the listeners close, when
+  // startDrain closes the dormant connections.
+  if (dormant && !listener_.stopped()) {
     // The buffer goes back to the pool here; the socket's idle watcher wakes us.
     goDormant(idle);
     return;
