@@ -61,6 +61,7 @@ std::string statusJson(Server& server, const std::string& version) {
     w.key("panic_enabled").value(uc.panic);
     w.key("pool_idle").value(up->metrics().pool_idle.value());
     w.key("retries_total").value(up->metrics().retries.value());
+    w.key("pending").value(up->pending().waiting());  // waiting for a max_connections slot
     w.key("endpoints").beginArray();
     auto set = up->snapshot();
     for (const auto& ep : set->endpoints) {

@@ -39,7 +39,9 @@ void serveTcp(ClientConnection& client) {
   for (uint32_t attempt = 0; attempt <= uc.retry.attempts; ++attempt) {
     ctx.now = Clock::now();
     balancer::PickFailure why;
-    ep = up.pick(h, ctx, &why);
+    // Begun here: a tunnel holds its slot under max_connections (waiting as one of
+    // max_pending when every endpoint is full) and counts for least_conn from its connect.
+    ep = up.pickOrWait(h, ctx, &why);
     if (ep == nullptr) {
       auto reason = why == balancer::PickFailure::limits ? metrics::Unavailable::limits
                                                          : metrics::Unavailable::no_healthy;
@@ -69,23 +71,26 @@ void serveTcp(ClientConnection& client) {
       up.metrics().connect_duration.observe(h, core::toSeconds(Clock::now() - t0));
       break;
     }
-    if (st.error().cancelled()) break;
+    up.endRequest(h, *ep);
+    if (st.error().cancelled()) {
+      ep = nullptr;
+      break;
+    }
     ep->metrics().connect_failures.add(h);
     if (timed_out) up.metrics().timeouts[static_cast<size_t>(metrics::TimeoutKind::connect)].add(h);
     up.reportFailure(*ep, Clock::now());
     ep = nullptr;
     if (attempt < uc.retry.attempts) up.metrics().retries.add(h);
   }
-  if (ep == nullptr || !upstream.valid()) {
+  if (ep == nullptr) {
     hub.release(gen);
     return;  // closing is all an L4 client can be told
   }
   up.reportSuccess(*ep);
-  ep->beginRequest();
   PlainTransport plain(upstream);
   Transport& upstream_transport = upstream_tls != nullptr ? *upstream_tls : plain;
   TunnelResult t = runTunnel(client.transport(), upstream_transport, lc.timeouts.tunnel_idle);
-  ep->endRequest();
+  up.endRequest(h, *ep);
   plan.metrics->bytes_received.add(h, t.a_to_b);
   plan.metrics->bytes_sent.add(h, t.b_to_a);
   hub.release(gen);

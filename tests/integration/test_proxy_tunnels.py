@@ -5,7 +5,7 @@ import time
 
 import websockets
 
-from greenlb_testlib import Greenlb, ScriptServer, basic_config, free_port
+from greenlb_testlib import Greenlb, ScriptServer, basic_config, free_port, wait_until
 
 
 def test_websocket_echo_through_the_proxy():
@@ -49,12 +49,12 @@ def test_websocket_tunnel_idle_timeout_closes_it():
             assert elapsed is not None and 0.2 < elapsed < 3
 
 
-def test_tcp_listener_is_an_l4_tunnel():
-    # The upstream speaks first (as SMTP, MySQL, SSH do): a tcp listener connects to it at
-    # accept, not when the client speaks (HTTP connections wait dormant for that).
-    with ScriptServer("tcp_echo.py", args=["--banner", "220 ready"]) as echo:
-        port, admin = free_port(), free_port()
-        text = f"""
+def tcp_config(echo, workers=None, upstream_extra=""):
+    """A tcp listener "db" in front of `echo`: (config text, listener port)."""
+    port, admin = free_port(), free_port()
+    global_section = "" if workers is None else f"[global]\nworkers = {workers}\n"
+    return f"""
+{global_section}
 [admin]
 listen = "127.0.0.1:{admin}"
 
@@ -70,7 +70,14 @@ upstream = "echo"
 [[upstream]]
 name = "echo"
 endpoints = ["{echo.address}"]
-"""
+{upstream_extra}""", port
+
+
+def test_tcp_listener_is_an_l4_tunnel():
+    # The upstream speaks first (as SMTP, MySQL, SSH do): a tcp listener connects to it at
+    # accept, not when the client speaks (HTTP connections wait dormant for that).
+    with ScriptServer("tcp_echo.py", args=["--banner", "220 ready"]) as echo:
+        text, port = tcp_config(echo)
         with Greenlb(text) as lb:
             payload = bytes(range(256)) * 4096  # 1 MiB of every byte value
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -92,3 +99,41 @@ endpoints = ["{echo.address}"]
                     got += s.recv(100)
                 assert got == banner + b"conn %d\n" % i
                 s.close()
+
+
+def test_tcp_tunnels_hold_max_connections_slots_and_queue_for_them():
+    # A tunnel holds its endpoint slot for its whole life: with max_connections = 1 the
+    # second client waits (max_pending = 1) until the first tunnel ends, the third is
+    # closed at once; two workers, so the limit must hold across hubs.
+    with ScriptServer("tcp_echo.py", args=["--banner", "220 ready"]) as echo:
+        text, port = tcp_config(echo, workers=2, upstream_extra="""
+  [upstream.timeouts]
+  connect = "10s"
+  [upstream.limits]
+  max_connections = 1
+  max_pending = 1
+""")
+        banner = b"220 ready\r\n"
+        with Greenlb(text) as lb:
+            first = socket.create_connection(("127.0.0.1", port), timeout=10)
+            assert first.recv(100) == banner
+            waiting = socket.create_connection(("127.0.0.1", port), timeout=10)
+            wait_until(lambda: lb.status()["upstreams"][0]["pending"] == 1,
+                       what="the second tunnel waiting for the slot")
+            refused = socket.create_connection(("127.0.0.1", port), timeout=10)
+            assert refused.recv(100) == b""  # closed: over max_pending
+            assert lb.metric("greenlb_upstream_unavailable_total", upstream="echo",
+                             reason="limits") == 1
+            assert lb.metric("greenlb_upstream_endpoint_in_flight", upstream="echo") == 1
+            first.sendall(b"one\n")
+            assert first.recv(100) == b"one\n"
+            first.close()
+            # The slot passes to the waiting tunnel, which then talks as usual.
+            assert waiting.recv(100) == banner
+            waiting.sendall(b"two\n")
+            assert waiting.recv(100) == b"two\n"
+            assert lb.metric("greenlb_upstream_endpoint_in_flight", upstream="echo") == 1
+            waiting.close()
+            refused.close()
+            wait_until(lambda: lb.metric("greenlb_upstream_endpoint_in_flight") == 0,
+                       what="both tunnels ended")
