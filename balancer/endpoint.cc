@@ -42,6 +42,7 @@ void Endpoint::refreshUp(core::TimePoint now) {
   // Health and ejection are written by different fibers on different hubs; whoever stores
   // last re-reads the state afterwards, so the gauge cannot stay on a stale value.
   for (;;) {
+    if (retired_.load(std::memory_order_seq_cst)) return;
     int64_t want = available(now) ? 1 : 0;
     metrics_->up.store(want, std::memory_order_seq_cst);
     if ((available(now) ? 1 : 0) == want) return;

@@ -57,7 +57,14 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Sets greenlb_upstream_endpoint_up from the state at `now` (healthy and not ejected).
   // Safe against a racing writer: it stores until what it stored matches the state.
+  // Does nothing once retired.
   void refreshUp(core::TimePoint now);
+
+  // Left its upstream's membership, or its upstream was replaced by a reload. The gauge
+  // series is shared by (upstream, name), so a successor endpoint of the same name may own
+  // it now: late state changes (a request in flight failing, an ejection ending) no longer
+  // write it.
+  void retire() { retired_.store(true, std::memory_order_seq_cst); }
 
   // Requests in flight across all hubs: one shared atomic (least_conn and p2c read it).
   int64_t inFlight() const { return metrics_->in_flight.load(std::memory_order_relaxed); }
@@ -103,6 +110,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   core::SocketAddress address_;
   uint32_t weight_;
   std::atomic<bool> healthy_{true};
+  std::atomic<bool> retired_{false};
   std::atomic<int64_t> ejected_until_{0};  // steady-clock nanoseconds
   std::atomic<int64_t> ramp_from_{0};      // steady-clock nanoseconds; 0 = no ramp
   std::atomic<uint32_t> consecutive_failures_{0};

@@ -38,6 +38,9 @@ Upstream::~Upstream() {
 void Upstream::start() {
   if (started_) return;
   started_ = true;
+  // A predecessor replaced by this reload may have written an endpoint's `up` gauge after
+  // this upstream's endpoints set it (the reload stops the old upstream first).
+  for (const auto& e : snapshot()->endpoints) e->refreshUp(Clock::now());
   if (config_.health) {
     auto checker = std::make_unique<HealthChecker>(name(), *config_.health, hubs_, probe_channel_);
     std::lock_guard<std::mutex> lock(mu_);
@@ -62,6 +65,8 @@ void Upstream::stop() {
     checker = std::move(health_);
   }
   if (checker != nullptr) checker->stop();
+  // A reload replaced this upstream: its successor's endpoints own the gauges now.
+  for (const auto& e : snapshot()->endpoints) e->retire();
 }
 
 std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
@@ -76,11 +81,20 @@ void Upstream::setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bo
   if (config_.balance == conf::Balance::maglev) {
     set->maglev = std::make_shared<const MaglevTable>(set->endpoints);
   }
+  std::shared_ptr<const EndpointSet> previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
     set->version = ++version_;
+    previous = std::move(latest_);
     latest_ = set;
     if (health_ != nullptr) health_->follow(*set);
+  }
+  if (previous != nullptr) {
+    for (const auto& e : previous->endpoints) {
+      if (std::find(set->endpoints.begin(), set->endpoints.end(), e) == set->endpoints.end()) {
+        e->retire();
+      }
+    }
   }
   for (size_t i = 0; i < hubs_.size(); ++i) {
     if (!hubs_running) {

@@ -147,13 +147,15 @@ void Server::publish(std::shared_ptr<Generation> gen,
     }
     return false;
   };
-  for (const auto& up : gen->upstreams) {
-    if (!contains(generation_.get(), up.get())) up->start();
-  }
+  // Old ones stop first: they retire their endpoints, whose `up` gauge series the new
+  // upstream's endpoints of the same name share, and start() then sets each afresh.
   if (generation_ != nullptr) {
     for (const auto& up : generation_->upstreams) {
       if (!contains(gen.get(), up.get())) up->stop();
     }
+  }
+  for (const auto& up : gen->upstreams) {
+    if (!contains(generation_.get(), up.get())) up->start();
   }
   generation_ = gen;
   generation_number_.store(gen->number, std::memory_order_relaxed);

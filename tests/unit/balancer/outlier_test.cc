@@ -168,5 +168,37 @@ TEST(Outlier, UpGaugeComesBackAfterARepeatedEjection) {
   EXPECT_EQ(after, 1);
 }
 
+TEST(Outlier, AnEndpointThatLeftTheMembershipNoLongerWritesTheSharedUpGauge) {
+  // The `up` series is shared by (upstream, endpoint name): once DNS (or a reload) drops an
+  // endpoint, a request still in flight on it may fail and eject it, but the gauge now
+  // belongs to whatever endpoint of that name joins later.
+  TestUpstream t(outlierConfig(1, 10s, 100), {1, 1});
+  std::shared_ptr<Endpoint> gone = t.upstream->snapshot()->endpoints[0];
+  t.upstream->setEndpoints({t.upstream->snapshot()->endpoints[1]}, false);
+  std::shared_ptr<Endpoint> back = t.make(gone->name());  // the same name returns
+  EXPECT_EQ(&back->metrics(), &gone->metrics());
+  t.upstream->setEndpoints({back, t.upstream->snapshot()->endpoints[0]}, false);
+  core::TimePoint now = core::Clock::now();
+  gone->ejectFor(10s, now);
+  EXPECT_TRUE(gone->ejectedAt(now));
+  EXPECT_EQ(back->metrics().up.load(), 1);
+  back->ejectFor(10s, now);
+  EXPECT_EQ(back->metrics().up.load(), 0);  // the member still writes it
+}
+
+TEST(Outlier, AnUpstreamReplacedByAReloadNoLongerWritesTheSharedUpGauge) {
+  TestUpstream t(outlierConfig(1, 10s, 100), {1});
+  Upstream successor(outlierConfig(1, 10s, 100), t.registry, std::vector<core::Hub*>(1, nullptr));
+  successor.setEndpoints({successor.makeEndpoint(endpointName(0),
+                                                 *core::SocketAddress::fromIp("127.0.0.1", 80),
+                                                 1)},
+                         false);
+  t.upstream->stop();  // what a reload does to the upstream it replaced
+  core::TimePoint now = core::Clock::now();
+  t.upstream->reportFailure(t.at(0), now);  // a request that was still in flight on it
+  EXPECT_TRUE(t.at(0).ejectedAt(now));
+  EXPECT_EQ(successor.hubEndpoints(0)[0].metrics().up.load(), 1);
+}
+
 }  // namespace
 }  // namespace greenlb::balancer
