@@ -54,8 +54,13 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
   auto gen = std::make_shared<Generation>(hubs.size());
   gen->number = number;
   gen->config = config;
+  // A DNS upstream resolves with the global resolver settings: when they change, it is
+  // rebuilt (with a resolver reading the new files) like an upstream whose own keys changed.
+  bool same_resolver = previous != nullptr &&
+                       previous->config->global.resolv_conf == config->global.resolv_conf &&
+                       previous->config->global.hosts_file == config->global.hosts_file;
   for (const auto& uc : config->upstreams) {
-    if (previous != nullptr) {
+    if (previous != nullptr && (same_resolver || !uc.dns)) {
       int i = previous->findUpstream(uc.name);
       if (i >= 0 && previous->upstreams[static_cast<size_t>(i)]->config() == uc) {
         gen->upstreams.push_back(previous->upstreams[static_cast<size_t>(i)]);

@@ -130,3 +130,26 @@ def test_dns_membership_follows_the_answers_at_runtime(tmp_path):
             assert series(f"127.0.0.3:{port}")
             assert lb.proc.poll() is None
             assert lb.stop() == 0
+
+
+def test_a_reload_that_changes_only_the_resolver_files_resolves_with_them(tmp_path):
+    port = free_port()
+    with DnsServer(tmp_path / "zone") as dns, \
+            Upstream("one", host="127.0.0.1", port=port), \
+            Upstream("three", host="127.0.0.3", port=port):
+        dns.answer("app.test", "127.0.0.1")
+        lb = Greenlb("", start=False)
+        with lb:
+            directory = pathlib.Path(lb.dir.name)
+            text = config(dns.port, port, directory)
+            lb.path.write_text(text)
+            lb.start()
+            web = lb.port("web")
+            assert endpoints(lb) == [f"127.0.0.1:{port}"]
+            # Only [global] hosts_file changes: the upstream's own keys are the same, yet
+            # its names must now resolve through the new file (it wins over DNS).
+            (directory / "hosts.new").write_text("127.0.0.3 app.test\n")
+            lb.reload(text.replace('hosts_file = "hosts"', 'hosts_file = "hosts.new"'))
+            wait_until(lambda: endpoints(lb) == [f"127.0.0.3:{port}"], timeout=10,
+                       what="the endpoint from the new hosts file")
+            assert served_by(web, 4) == {"three"}
