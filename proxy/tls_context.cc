@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 #include "proxy/tls_ticket_keys.h"
@@ -219,6 +220,7 @@ std::shared_ptr<const ClientTlsContext> ClientTlsContext::load(const conf::Upstr
                                                                const std::string& upstream,
                                                                std::string* error) {
   std::shared_ptr<ClientTlsContext> out(new ClientTlsContext());
+  out->upstream_ = upstream;
   const std::string where = "upstream \"" + upstream + "\": ";
   ERR_clear_error();
   out->ctx_.reset(SSL_CTX_new(TLS_client_method()));
@@ -279,8 +281,31 @@ core::Result<std::unique_ptr<TlsTransport>> ClientTlsContext::handshake(
   if (ssl == nullptr) return core::Error{ENOMEM};
   auto tls = std::make_unique<TlsTransport>(std::move(ssl), socket);
   core::Status st = tls->handshake();
-  if (!st.ok()) return st.error();
+  if (!st.ok()) {
+    if (!st.error().cancelled()) logFailure(endpoint, *tls, st.error());
+    return st.error();
+  }
   return tls;
+}
+
+void ClientTlsContext::logFailure(std::string_view endpoint, const TlsTransport& tls,
+                                  const core::Error& e) const {
+  int64_t now = core::Clock::now().time_since_epoch().count();
+  int64_t next = next_log_ns_.load(std::memory_order_relaxed);
+  if (now < next) return;
+  int64_t then = now + std::chrono::duration_cast<core::Duration>(kFailureLogInterval).count();
+  if (!next_log_ns_.compare_exchange_strong(next, then, std::memory_order_relaxed)) return;
+  std::string why = e.timedOut() ? std::string("timed out") : tls.why();
+  long verify = SSL_get_verify_result(const_cast<TlsTransport&>(tls).ssl());
+  if (verify != X509_V_OK) {
+    why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
+  }
+  std::fprintf(stderr,
+               "greenlb: upstream '%s': TLS handshake with %.*s failed: %s (further failures "
+               "within %llds not logged)\n",
+               upstream_.c_str(), static_cast<int>(endpoint.size()), endpoint.data(), why.c_str(),
+               static_cast<long long>(
+                   std::chrono::duration_cast<std::chrono::seconds>(kFailureLogInterval).count()));
 }
 
 bool loadTlsContexts(const conf::Config& config, TlsContexts* out, std::string* error) {

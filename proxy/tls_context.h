@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "core/time.h"
 #include "proxy/tls_transport.h"
 
 namespace greenlb::proxy {
@@ -67,15 +69,23 @@ class ClientTlsContext {
   // or the endpoint's host when it is a name; that name (or the IP) is verified.
   SslPtr newSession(std::string_view endpoint) const;
   // A new session's handshake over the connected `socket`, bounded by the caller's
-  // Timeouts. Verification failures are errors (EPROTO), logged once per endpoint change.
+  // Timeouts. Verification failures are errors (EPROTO). A failure's reason (OpenSSL's,
+  // with the certificate verification result) is logged, at most once per
+  // kFailureLogInterval per upstream: a misconfigured CA fails every request.
   core::Result<std::unique_ptr<TlsTransport>> handshake(std::string_view endpoint,
                                                        core::Stream& socket) const;
 
+  static constexpr core::Duration kFailureLogInterval = std::chrono::seconds(10);
+
  private:
   ClientTlsContext() = default;
+  void logFailure(std::string_view endpoint, const TlsTransport& tls, const core::Error& e) const;
+
   SslCtxPtr ctx_;
+  std::string upstream_;
   std::string sni_;
   bool verify_ = true;
+  mutable std::atomic<int64_t> next_log_ns_{0};  // steady clock; hubs race for it
 };
 
 // Every TLS context one Config needs, by listener and upstream name.

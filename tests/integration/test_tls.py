@@ -252,11 +252,19 @@ def test_upstream_tls_verified_pooled_and_refused_when_untrusted(pki):
             assert status == 502
             assert g.metric("greenlb_upstream_connect_failures_total", upstream="app",
                             endpoint=up.address) == 1
+            # The operator is told why, once (rate-limited: a bad CA fails every request).
+            wait_until(lambda: "certificate verify failed" in g.log(), what="the reason logged")
+            assert http_get(port, "/")[0] == 502
+            log = g.log()
+            assert log.count(f"upstream 'app': TLS handshake with {up.address} failed") == 1, log
+            assert "(certificate: unable to get local issuer certificate)" in log, log
         # The right CA but the wrong name.
         text, port, _ = basic_config([up.address], workers=1,
                                      upstream_extra=upstream_tls_config(pki, sni="other.name"))
-        with Greenlb(text):
+        with Greenlb(text) as g:
             assert http_get(port, "/")[0] == 502
+            wait_until(lambda: "(certificate: hostname mismatch)" in g.log(),
+                       what="the name mismatch logged")
 
 
 def test_mutual_tls_to_the_upstream(pki):
