@@ -288,7 +288,7 @@ core::Result<std::unique_ptr<TlsTransport>> ClientTlsContext::handshake(
   return tls;
 }
 
-void ClientTlsContext::logFailure(std::string_view endpoint, const TlsTransport& tls,
+void ClientTlsContext::logFailure(std::string_view endpoint, TlsTransport& tls,
                                   const core::Error& e) const {
   int64_t now = core::Clock::now().time_since_epoch().count();
   int64_t next = next_log_ns_.load(std::memory_order_relaxed);
@@ -296,7 +296,7 @@ void ClientTlsContext::logFailure(std::string_view endpoint, const TlsTransport&
   int64_t then = now + std::chrono::duration_cast<core::Duration>(kFailureLogInterval).count();
   if (!next_log_ns_.compare_exchange_strong(next, then, std::memory_order_relaxed)) return;
   std::string why = e.timedOut() ? std::string("timed out") : tls.why();
-  long verify = SSL_get_verify_result(const_cast<TlsTransport&>(tls).ssl());
+  long verify = SSL_get_verify_result(tls.ssl());
   if (verify != X509_V_OK) {
     why += std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
   }

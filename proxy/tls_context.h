@@ -79,7 +79,7 @@ class ClientTlsContext {
 
  private:
   ClientTlsContext() = default;
-  void logFailure(std::string_view endpoint, const TlsTransport& tls, const core::Error& e) const;
+  void logFailure(std::string_view endpoint, TlsTransport& tls, const core::Error& e) const;
 
   SslCtxPtr ctx_;
   std::string upstream_;
