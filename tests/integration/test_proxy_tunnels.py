@@ -5,7 +5,7 @@ import time
 
 import websockets
 
-from greenlb_testlib import Greenlb, ScriptServer, basic_config, free_port, wait_until
+from greenlb_testlib import Greenlb, ScriptServer, basic_config, tcp_config, wait_until
 
 
 def test_websocket_echo_through_the_proxy():
@@ -47,30 +47,6 @@ def test_websocket_tunnel_idle_timeout_closes_it():
                         return time.monotonic() - start
             elapsed = asyncio.run(asyncio.wait_for(idle(), 10))
             assert elapsed is not None and 0.2 < elapsed < 3
-
-
-def tcp_config(echo, workers=None, upstream_extra=""):
-    """A tcp listener "db" in front of `echo`: (config text, listener port)."""
-    port, admin = free_port(), free_port()
-    global_section = "" if workers is None else f"[global]\nworkers = {workers}\n"
-    return f"""
-{global_section}
-[admin]
-listen = "127.0.0.1:{admin}"
-
-[access_log]
-path = "off"
-
-[[listener]]
-name = "db"
-listen = "127.0.0.1:{port}"
-protocol = "tcp"
-upstream = "echo"
-
-[[upstream]]
-name = "echo"
-endpoints = ["{echo.address}"]
-{upstream_extra}""", port
 
 
 def test_tcp_listener_is_an_l4_tunnel():

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from greenlb_testlib import (Greenlb, ScriptServer, Upstream, basic_config, free_port,
-                             http_get, wait_until)
+from greenlb_testlib import (Greenlb, ScriptServer, Upstream, basic_config, http_get,
+                             tcp_config, wait_until)
 from tls_certs import CertAuthority, not_after
 
 
@@ -343,25 +343,7 @@ def test_certificate_reload_keeps_connections_and_survives_a_bad_file(pki, tmp_p
 
 def test_tcp_listener_terminates_tls(pki):
     with ScriptServer("tcp_echo.py") as echo:
-        port, admin = free_port(), free_port()
-        text = f"""
-[admin]
-listen = "127.0.0.1:{admin}"
-
-[access_log]
-path = "off"
-
-[[listener]]
-name = "db"
-listen = "127.0.0.1:{port}"
-protocol = "tcp"
-upstream = "echo"
-{tls_listener(pki)}
-
-[[upstream]]
-name = "echo"
-endpoints = ["{echo.address}"]
-"""
+        text, port = tcp_config(echo, listener_extra=tls_listener(pki))
         with Greenlb(text):
             raw = socket.create_connection(("127.0.0.1", port), timeout=5)
             s = client_context(pki).wrap_socket(raw, server_hostname="a.test")

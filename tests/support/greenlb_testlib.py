@@ -319,6 +319,31 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def tcp_config(echo, workers=None, listener_extra="", upstream_extra=""):
+    """A tcp listener "db" in front of the server `echo`: (toml text, listener port)."""
+    port, admin = free_port(), free_port()
+    global_section = "" if workers is None else f"[global]\nworkers = {workers}\n"
+    return f"""
+{global_section}
+[admin]
+listen = "127.0.0.1:{admin}"
+
+[access_log]
+path = "off"
+
+[[listener]]
+name = "db"
+listen = "127.0.0.1:{port}"
+protocol = "tcp"
+upstream = "echo"
+{listener_extra}
+
+[[upstream]]
+name = "echo"
+endpoints = ["{echo.address}"]
+{upstream_extra}""", port
+
+
 def basic_config(upstreams, listen_port=None, admin_port=None, workers=2, extra_global="",
                  upstream_extra="", listener_extra="", balance="round_robin"):
     """A one-listener, one-upstream config: (toml text, listener port, admin port)."""
