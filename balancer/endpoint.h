@@ -1,8 +1,8 @@
 // One backend address of an upstream, shared by every hub.
 //
 // Its mutable state is atomics (health, ejection, in-flight) read on the hot path without
-// a lock; the rest is fixed at construction. Per-hub data the proxy keeps for an endpoint
-// (its pool of idle connections) hangs off hubSlot(hub), one padded slot per hub.
+// a lock; the rest is fixed at construction. Per-hub state the proxy keeps for an endpoint
+// (its pool of idle connections) is reached from hubState(hub), one padded slot per hub.
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,14 @@
 #include "metrics/families.h"
 
 namespace greenlb::balancer {
+
+// What a hub keeps for an endpoint beyond the balancer's own state (the proxy's pool of idle
+// connections to it): opaque here. The proxy owns it and sets and clears the slot on that
+// hub's thread; an endpoint it points from is kept alive by the proxy until it clears it.
+class EndpointHubState {
+ protected:
+  ~EndpointHubState() = default;
+};
 
 // shared_from_this: background work started for one endpoint (the timer that puts an
 // ejected endpoint back, its health checks) keeps it alive rather than its Upstream.
@@ -65,6 +73,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // it now: late state changes (a request in flight failing, an ejection ending) no longer
   // write it.
   void retire() { retired_.store(true, std::memory_order_seq_cst); }
+  bool retired() const { return retired_.load(std::memory_order_seq_cst); }
 
   // Requests in flight across all hubs: one shared atomic (least_conn and p2c read it).
   int64_t inFlight() const { return metrics_->in_flight.load(std::memory_order_relaxed); }
@@ -94,17 +103,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   }
   std::atomic<uint32_t>& ejectionCount() { return ejections_; }
 
-  // The proxy's per-hub data for this endpoint; only hub `hub` touches slot `hub`.
-  void*& hubSlot(size_t hub) { return slots_[hub].value; }
-  // How many hubs' slot data hold a shared_ptr to this endpoint (kept by the proxy). When
-  // those are all its owners, it has left every membership and no check or tunnel uses it,
-  // so each hub may drop its data; comparing with use_count() works however many hubs
-  // hold one (a hub alone could only test use_count() == 1, which two holders never reach).
-  std::atomic<uint32_t>& slotHolders() { return slot_holders_; }
+  // The proxy's per-hub state for this endpoint; only hub `hub` touches slot `hub`.
+  EndpointHubState*& hubState(size_t hub) { return slots_[hub].value; }
 
  private:
   struct alignas(64) Slot {
-    void* value = nullptr;
+    EndpointHubState* value = nullptr;
   };
   std::string name_;
   core::SocketAddress address_;
@@ -115,7 +119,6 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::atomic<int64_t> ramp_from_{0};      // steady-clock nanoseconds; 0 = no ramp
   std::atomic<uint32_t> consecutive_failures_{0};
   std::atomic<uint32_t> ejections_{0};  // how many times ejected in a row (backoff)
-  std::atomic<uint32_t> slot_holders_{0};
   std::shared_ptr<metrics::EndpointMetrics> metrics_;
   std::unique_ptr<Slot[]> slots_;
 };

@@ -138,6 +138,11 @@ void checkUpstream(const UpstreamConfig& u, const UpstreamSource& s, Diagnostics
 }  // namespace
 
 void validateConfig(const Config& config, const SourceMap& sources, Diagnostics& diags) {
+  // An empty or truncated file (a reload that reads a half-written config) would otherwise
+  // be valid and close every listener.
+  if (config.listeners.empty()) {
+    diags.error(SourcePos{1, 1}, "no [[listener]] defined: a config needs at least one");
+  }
   checkUniqueNames("listener", config.listeners, sources.listeners, diags);
   checkUniqueNames("upstream", config.upstreams, sources.upstreams, diags);
   checkListenAddresses(config, sources, diags);

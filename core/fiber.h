@@ -35,6 +35,9 @@ class Fiber {
   void kill();
   bool cancelled() const { return cancelled_; }
   const Stack& stackRegion() const { return stack_; }
+  // How many times the hub has switched to this fiber: a change means it gave way (parked
+  // or yielded) in between (core/fair_share.h).
+  uint64_t turns() const { return turns_; }
 
  private:
   friend class Hub;
@@ -52,6 +55,7 @@ class Fiber {
   bool cancelled_ = false;
   bool started_ = false;
   uint32_t fired_timeouts_ = 0;  // Timeouts in scope that have expired
+  uint64_t turns_ = 0;
   int wake_code_ = 0;
   const char* low_water_ = nullptr;  // deepest stack address seen at a park
   Fiber* next_ready_ = nullptr;

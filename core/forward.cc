@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "core/fair_share.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 
@@ -81,6 +82,7 @@ class IdleClock {
 Result<uint64_t> forwardBySplice(Stream& from, Stream& to, IdleClock& clock, PipePool::Pipe pipe,
                                  bool* pipe_empty) {
   uint64_t total = 0;
+  FairShare share;
   for (;;) {
     ssize_t n = splice(from.fd(), nullptr, pipe.write, nullptr, kSpliceChunk,
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -107,6 +109,7 @@ Result<uint64_t> forwardBySplice(Stream& from, Stream& to, IdleClock& clock, Pip
     }
     *pipe_empty = true;
     clock.stamp();
+    share.spend(static_cast<size_t>(n));
   }
   if (Status st = to.shutdownWrite(); !st.ok() && st.error().code != ENOTCONN) return st.error();
   return total;
@@ -115,6 +118,7 @@ Result<uint64_t> forwardBySplice(Stream& from, Stream& to, IdleClock& clock, Pip
 Result<uint64_t> forwardByCopy(Stream& from, Stream& to, IdleClock& clock, char* buf,
                                size_t size) {
   uint64_t total = 0;
+  FairShare share;
   for (;;) {
     Result<size_t> n = from.tryRead(buf, size);
     if (!n.ok()) {
@@ -138,6 +142,7 @@ Result<uint64_t> forwardByCopy(Stream& from, Stream& to, IdleClock& clock, char*
     }
     total += *n;
     clock.stamp();
+    share.spend(*n);
   }
   if (Status st = to.shutdownWrite(); !st.ok() && st.error().code != ENOTCONN) return st.error();
   return total;

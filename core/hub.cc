@@ -94,7 +94,8 @@ Hub::Hub(HubOptions options)
               options.max_stacks != 0 ? options.max_stacks : StackPool::vmaBudget()) {
   event_config* cfg = event_config_new();
   event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
-  event_config_require_features(cfg, EV_FEATURE_ET | EV_FEATURE_O1);
+  // EARLY_CLOSE: EV_CLOSED (EPOLLRDHUP) tells a socket's FIN apart from its data.
+  event_config_require_features(cfg, EV_FEATURE_ET | EV_FEATURE_O1 | EV_FEATURE_EARLY_CLOSE);
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (base_ == nullptr) throw std::runtime_error("libevent: cannot create an epoll event base");
@@ -180,6 +181,7 @@ void Hub::runReadyBatch() {
     f->next_ready_ = nullptr;
     current_ = f;
     f->state_ = FiberState::running;
+    ++f->turns_;
     detail::switchContext(sched_ctx_, f->ctx_);
     current_ = nullptr;
     if (f->state_ == FiberState::done) finishFiber(f);

@@ -116,12 +116,16 @@ Socket& Socket::operator=(Socket&& o) noexcept {
   o.unwatchIdle();
   o.unregister();  // the event points at `o`; the new owner registers again when it waits
   fd_ = std::exchange(o.fd_, -1);
+  read_ready_ = std::exchange(o.read_ready_, true);
+  peer_closed_ = std::exchange(o.peer_closed_, false);
   return *this;
 }
 
 void Socket::reset(int fd) {
   close();
   fd_ = fd;
+  read_ready_ = true;
+  peer_closed_ = false;
 }
 
 void Socket::close() {
@@ -139,8 +143,10 @@ void Socket::ensureRegistered() {
   if (registered_) return;
   hub_ = Hub::current();
   assert(hub_ != nullptr && "socket wait outside a hub");
-  event_assign(asEvent(ev_), hub_->base(), fd_, EV_READ | EV_WRITE | EV_PERSIST | EV_ET,
-               &Socket::onEvent, this);
+  // Registering reports the readiness the fd already has (epoll's ET add), so nothing that
+  // arrived before is missed; EV_CLOSED (EPOLLRDHUP) tells a FIN from data.
+  event_assign(asEvent(ev_), hub_->base(), fd_,
+               EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET, &Socket::onEvent, this);
   event_add(asEvent(ev_), nullptr);
   registered_ = true;
 }
@@ -208,7 +214,10 @@ void Socket::onEvent(int, short what, void* arg) {
   if ((what & EV_WRITE) && s->writer_ != nullptr) {
     s->hub_->wake(std::exchange(s->writer_, nullptr), 0);
   }
-  if (what & EV_READ) {
+  // EPOLLHUP and EPOLLERR come as EV_READ|EV_WRITE: the next read reports them.
+  if (what & EV_CLOSED) s->peer_closed_ = true;
+  if (what & (EV_READ | EV_CLOSED)) {
+    s->read_ready_ = true;  // remembered even when nobody waits: never lost
     if (s->reader_ != nullptr) {
       s->hub_->wake(std::exchange(s->reader_, nullptr), 0);
     } else if (IdleWatcher* w = s->idle_; w != nullptr) {
@@ -253,19 +262,51 @@ Status Stream::connectTo(const SocketAddress& to) {
 }
 
 Result<size_t> Stream::tryRead(void* buf, size_t len) {
+  if (fd_ < 0) return Error{EBADF};
+  // Drained and no edge since: the recv could only say EAGAIN. A registered socket hears
+  // every later arrival; an unregistered one registers in the wait that follows, which
+  // reports what arrived meanwhile. A FIN seen with the last data is still to be read.
+  if (!read_ready_ && !peer_closed_) return Error{EAGAIN};
   for (;;) {
     ssize_t n = ::recv(fd_, buf, len, 0);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno != EINTR) return lastError();
+    if (n > 0) {
+      // A stream read returns less than asked only when the receive queue ran dry (it
+      // looks at the backlog too), and whatever arrives later raises a new edge.
+      if (static_cast<size_t>(n) < len) read_ready_ = false;
+      return static_cast<size_t>(n);
+    }
+    if (n == 0) {
+      if (len > 0) peer_closed_ = true;
+      return size_t{0};
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) read_ready_ = false;
+    return lastError();
+  }
+}
+
+bool Socket::probeQuiet() {
+  if (peer_closed_) return false;
+  if (!read_ready_) return true;
+  char byte;
+  for (;;) {
+    ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return false;
+    if (n == 0) {
+      peer_closed_ = true;
+      return false;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return false;
+    read_ready_ = false;
+    return true;
   }
 }
 
 Result<size_t> Stream::readSome(void* buf, size_t len) {
   for (;;) {
-    ssize_t n = ::recv(fd_, buf, len, 0);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN) return lastError();
+    Result<size_t> n = tryRead(buf, len);
+    if (n.ok() || n.error().code != EAGAIN) return n;
     if (Status st = waitReadable(); !st.ok()) return st.error();
   }
 }

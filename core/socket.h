@@ -1,10 +1,16 @@
 // Green sockets: non-blocking fds whose operations try the system call first and park the
 // calling fiber on EAGAIN until the hub's loop reports readiness (eventlet's trampoline).
 //
-// Each socket embeds one libevent event, registered once (EV_READ|EV_WRITE|EV_PERSIST|EV_ET)
-// on the hub of the first fiber that waits on it: no epoll_ctl and no allocation per wait.
-// A socket therefore belongs to one hub once it has waited; closing it first wakes its
-// waiters with EBADF. Timeouts come from the Timeout scopes around the calls.
+// Each socket embeds one libevent event, registered once (EV_READ|EV_WRITE|EV_CLOSED|
+// EV_PERSIST|EV_ET) on the hub of the first fiber that waits on it: no epoll_ctl and no
+// allocation per wait. A socket therefore belongs to one hub once it has waited; closing it
+// first wakes its waiters with EBADF. Timeouts come from the Timeout scopes around the calls.
+//
+// Readiness is never lost (docs/runtime.md, "Readiness state"): an edge that arrives while
+// no fiber waits and no idle watcher is armed is remembered in a flag that only a drained
+// read (EAGAIN, or a read shorter than asked) clears, as nginx's `ready` flag and Seastar's
+// pollable state do. So a reader never issues a recv that cannot succeed, and a pooled or
+// dormant socket can tell "nothing arrived since the last drain" without a system call.
 #pragma once
 
 #include <netinet/in.h>
@@ -86,6 +92,19 @@ class Socket {
   void unwatchIdle();
   bool watchedIdle() const { return idle_ != nullptr; }
 
+  // Something may be readable: an edge (data, FIN, RST or an error) arrived since the last
+  // drained read, or no read has drained the socket yet.
+  bool readReady() const { return read_ready_; }
+  // The peer's FIN (EPOLLRDHUP), a hang-up or an end of stream was seen.
+  bool peerClosed() const { return peer_closed_; }
+  // Nothing has arrived since a read drained the socket: a pooled connection that is quiet
+  // was left exactly at the end of its last message.
+  bool quiet() const { return !read_ready_ && !peer_closed_; }
+  // quiet(), confirmed when only an edge's flag is in doubt by one non-consuming look
+  // (MSG_PEEK): true when nothing is pending and no FIN came. A read that filled its buffer
+  // exactly leaves the flag set although the queue may be empty.
+  bool probeQuiet();
+
  protected:
   void ensureRegistered();
   void unregister();
@@ -98,6 +117,8 @@ class Socket {
   IdleWatcher* idle_ = nullptr;
   bool registered_ = false;
   bool idle_timer_ = false;
+  bool read_ready_ = true;     // unknown until a read drains the socket
+  bool peer_closed_ = false;
   detail::EventStorage ev_;
 };
 
@@ -117,8 +138,10 @@ class Stream : public Socket {
 
   // Reads what is available, waiting for at least one byte; 0 means end of stream.
   Result<size_t> readSome(void* buf, size_t len);
-  // One attempt, no waiting: EAGAIN comes back as an error.
+  // One attempt, no waiting: EAGAIN comes back as an error, without a system call when no
+  // edge arrived since the last drained read (readReady() is false).
   Result<size_t> tryRead(void* buf, size_t len);
+
   // Reads exactly len bytes; ENODATA when the stream ends first.
   Status readExact(void* buf, size_t len);
   // Writes all of it, waiting for buffer space as needed.

@@ -31,6 +31,7 @@ enum class FamilyId : size_t {
   upstream_connect_failures,
   upstream_timeouts,
   upstream_retries,
+  upstream_protocol_errors,
   upstream_ejections,
   upstream_health_checks,
   upstream_unavailable,
@@ -103,6 +104,10 @@ inline constexpr std::array<FamilyInfo, kFamilyCount> kFamilies = [] {
        "Upstream timeouts, by kind (connect, response, idle).", false},
       {upstream_retries, "greenlb_upstream_retries_total", kCounter,
        "Requests retried on another attempt.", false},
+      {upstream_protocol_errors, "greenlb_upstream_protocol_errors_total", kCounter,
+       "Upstream responses that broke HTTP framing after their head (bytes past the end of "
+       "the response); the connection was closed, never reused.",
+       false},
       {upstream_ejections, "greenlb_upstream_ejections_total", kCounter,
        "Outlier ejections of the endpoint.", true},
       {upstream_health_checks, "greenlb_upstream_health_checks_total", kCounter,

@@ -44,6 +44,7 @@ UpstreamMetrics::UpstreamMetrics(size_t hubs)
       first_byte_duration(hubs, kLatencyBuckets),
       timeouts{Counter(hubs), Counter(hubs), Counter(hubs)},
       retries(hubs),
+      protocol_errors(hubs),
       unavailable{Counter(hubs), Counter(hubs), Counter(hubs)},
       pool_idle(hubs) {}
 

@@ -81,6 +81,7 @@ struct UpstreamMetrics {
   Histogram first_byte_duration;
   Counter timeouts[std::size(kTimeoutKindNames)];  // by TimeoutKind
   Counter retries;
+  Counter protocol_errors;  // greenlb_upstream_protocol_errors_total{upstream}
   Counter unavailable[std::size(kUnavailableNames)];  // by Unavailable
   std::atomic<int64_t> panic{0};                      // 0/1, written by the balancer
   Gauge pool_idle;  // greenlb_upstream_pool_idle_connections{upstream}

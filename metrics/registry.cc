@@ -189,6 +189,7 @@ std::vector<MetricFamily> Registry::Collect() const {
     out.histogram(upstream_first_byte_duration, by, u->first_byte_duration);
     out.counters(upstream_timeouts, by, "kind", u->timeouts, kTimeoutKindNames);
     out.counter(upstream_retries, by, static_cast<double>(u->retries.value()));
+    out.counter(upstream_protocol_errors, by, static_cast<double>(u->protocol_errors.value()));
     out.counters(upstream_unavailable, by, "reason", u->unavailable, kUnavailableNames);
     out.gauge(upstream_panic, by, static_cast<double>(u->panic.load(std::memory_order_relaxed)));
     out.gauge(upstream_pool_idle, by, static_cast<double>(u->pool_idle.value()));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/fair_share.h"
 #include "proxy/timed_io.h"
 
 namespace greenlb::proxy {
@@ -31,39 +32,51 @@ bool refill(const PumpSource& src, PumpResult& r, bool eof_is_error) {
     return false;
   }
   src.window.produced(*n);
-  r.wire_bytes += *n;
   return true;
 }
 
 bool writeOut(Transport& dst, const char* p, size_t n, core::Duration timeout, PumpResult& r) {
   if (n == 0) return true;
   core::Status st = writeTimed(dst, p, n, timeout);
-  if (st.ok()) return true;
-  r.error = PumpError::destination;
-  r.code = st.error().code;
-  return false;
+  if (!st.ok()) {
+    r.error = PumpError::destination;
+    r.code = st.error().code;
+    return false;
+  }
+  r.out_bytes += n;
+  return true;
+}
+
+// Takes `n` bytes of the body off the source's window.
+void taken(const PumpSource& src, PumpResult& r, size_t n) {
+  src.window.consume(n);
+  r.in_bytes += n;
 }
 
 PumpResult pumpLength(const PumpSource& src, Transport& dst, core::Duration dst_timeout,
                       uint64_t length) {
   PumpResult r;
+  core::FairShare share;
   uint64_t left = length;
   for (;;) {
     size_t take = static_cast<size_t>(std::min<uint64_t>(src.window.size(), left));
     if (!writeOut(dst, src.window.data().data(), take, dst_timeout, r)) return r;
-    src.window.consume(take);
+    taken(src, r, take);
     left -= take;
     if (left == 0) return r;
+    share.spend(take);
     if (!refill(src, r, true)) return r;
   }
 }
 
 PumpResult pumpUntilClose(const PumpSource& src, Transport& dst, core::Duration dst_timeout) {
   PumpResult r;
+  core::FairShare share;
   for (;;) {
     size_t take = src.window.size();
     if (!writeOut(dst, src.window.data().data(), take, dst_timeout, r)) return r;
-    src.window.consume(take);
+    taken(src, r, take);
+    share.spend(take);
     if (!refill(src, r, false)) return r;  // end of stream ends the body
   }
 }
@@ -71,6 +84,7 @@ PumpResult pumpUntilClose(const PumpSource& src, Transport& dst, core::Duration 
 PumpResult pumpChunked(const PumpSource& src, Transport& dst, core::Duration dst_timeout,
                        const PumpOptions& options) {
   PumpResult r;
+  core::FairShare share;
   ChunkedDecoder decoder;
   for (;;) {
     std::string_view in = src.window.data();
@@ -88,7 +102,7 @@ PumpResult pumpChunked(const PumpSource& src, Transport& dst, core::Duration dst
       }
       if (options.dechunk) {
         if (!writeOut(dst, step.data.data(), step.data.size(), dst_timeout, r)) return r;
-        src.window.consume(step.consumed);
+        taken(src, r, step.consumed);
       } else {
         verbatim += step.consumed;
       }
@@ -97,9 +111,10 @@ PumpResult pumpChunked(const PumpSource& src, Transport& dst, core::Duration dst
     }
     if (verbatim > 0) {
       if (!writeOut(dst, src.window.data().data(), verbatim, dst_timeout, r)) return r;
-      src.window.consume(verbatim);
+      taken(src, r, verbatim);
     }
     if (done) return r;
+    share.spend(verbatim);
     if (!refill(src, r, true)) return r;
   }
 }

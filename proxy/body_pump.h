@@ -1,6 +1,8 @@
 // Streams one message body from a connection to another without holding it whole:
 // Content-Length, chunked (forwarded verbatim, or de-chunked for an HTTP/1.0 client) and
-// until-close bodies, through the space behind the pinned head in the source's window.
+// until-close bodies, through the space behind the pinned head in the source's window
+// (at least kMinBodyWindow, whatever the head's size). A pump that never has to wait
+// yields to its hub now and then (core/fair_share.h).
 #pragma once
 
 #include <cstdint>
@@ -34,8 +36,9 @@ enum class PumpError : uint8_t {
 
 struct PumpResult {
   PumpError error = PumpError::none;
-  int code = 0;             // errno of a source/destination failure
-  uint64_t wire_bytes = 0;  // bytes read from the source for this body
+  int code = 0;            // errno of a source/destination failure
+  uint64_t in_bytes = 0;   // bytes of this body taken from the source (window included)
+  uint64_t out_bytes = 0;  // bytes written to the destination
   bool ok() const { return error == PumpError::none; }
 };
 

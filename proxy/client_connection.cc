@@ -7,6 +7,7 @@
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/http/error_response.h"
+#include "proxy/http/request_id.h"
 #include "proxy/http/request_parser.h"
 #include "proxy/http_exchange.h"
 #include "proxy/hub_context.h"
@@ -111,8 +112,12 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
   std::optional<core::Timeout> deadline;  // armed only if the head is not all here already
   auto answer = [&](int status, ClientError reason) {
     lm.client_errors[static_cast<size_t>(reason)].add(hub);
+    // Proxy-made responses carry an X-Request-Id too: the request never got one of its own.
+    char id[http::kMaxRequestIdLength];
+    size_t id_len = http::generateRequestId(std::span<char>(id, sizeof id));
     char buf[512];
-    size_t n = http::writeErrorResponse(status, "", true, std::span<char>(buf, sizeof buf));
+    size_t n = http::writeErrorResponse(status, std::string_view(id, id_len), true,
+                                        std::span<char>(buf, sizeof buf));
     (void)writeTimed(c.transport(), buf, n, lc.timeouts.client_idle);
     return HeadOutcome::failed;
   };
@@ -204,7 +209,7 @@ void ClientConnection::run() {
   Generation* gen = hub_.acquire();
   Generation* plan_gen = nullptr;
   const ListenerPlan* plan = &listener_.planIn(*gen, &plan_gen);
-  InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes));
+  InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes + kMinBodyWindow));
   if (requests == 0 && tls_ == nullptr) {
     // A fresh plain HTTP connection: one look at the socket (readHead's first read), and if
     // the client has not spoken yet, dormancy for the rest of client_header.

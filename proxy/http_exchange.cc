@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 
 #include "balancer/hash_key.h"
 #include "core/hub.h"
@@ -32,10 +31,6 @@ namespace {
 constexpr size_t kMaxResponseHeadBytes = 32 * 1024;
 // Room for a rewritten head: the received one plus the headers the proxy adds.
 constexpr size_t kHeadRewriteSlack = 2048;
-
-bool isStatusRetried(const conf::RetryConfig& r, int status) {
-  return std::find(r.on_status.begin(), r.on_status.end(), status) != r.on_status.end();
-}
 
 std::string_view protocolText(http::Version v) {
   return v == http::Version::http10 ? "HTTP/1.0" : "HTTP/1.1";
@@ -87,9 +82,7 @@ HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const List
   scratch_ = client_.hub().buffers().get(scratch);
 }
 
-HttpExchange::~HttpExchange() {
-  if (pinned_ != nullptr) pinned_->unpin();
-}
+HttpExchange::~HttpExchange() = default;
 
 bool HttpExchange::isValidRequestIdView(std::string_view id) {
   return !id.empty() && http::isValidRequestId(id);
@@ -114,14 +107,38 @@ bool HttpExchange::run() {
     finish();
     return false;
   }
+  if (!checkBodyInHand()) {
+    finish();
+    return false;
+  }
   bool keep = forward(*upstream_);
   finish();
   return keep;
 }
 
+bool HttpExchange::checkBodyInHand() {
+  if (head_.body != http::BodyKind::chunked || in_.empty()) return true;
+  uint64_t payload = 0;
+  http::ChunkedDecoder::Status st = http::ChunkedDecoder::check(in_.data(), &payload);
+  if (st == http::ChunkedDecoder::Status::error) {
+    plan_.metrics->client_errors[static_cast<size_t>(ClientError::bad_request)].add(hub_);
+    respondError(400, "bad_chunked_body");
+    return false;
+  }
+  uint64_t max = plan_.config->limits.max_body_bytes;
+  if (max != 0 && payload > max) {
+    plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+    respondError(413, "body_too_large");
+    return false;
+  }
+  return true;
+}
+
 bool HttpExchange::forward(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
-  balancer::PickContext ctx;
+  const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
+  attempts_.emplace(client_.hub(), up, tls);
+  balancer::PickContext& ctx = attempts_->pickContext();
   if (cfg.balance == conf::Balance::maglev) {
     char ip[64];
     std::string_view client_ip(ip, client_.peer().ipText(ip, sizeof ip));
@@ -131,143 +148,72 @@ bool HttpExchange::forward(balancer::Upstream& up) {
       ctx.has_hash = true;
     }
   }
-  balancer::RetryBudget::Request budget(up.retryBudget(), hub_);
-  uint32_t retries = 0;
-  bool fresh_only = false;
-  balancer::Endpoint* ep = nullptr;
-  for (;;) {
-    if (fresh_only) {
-      ep->beginRequest();  // the same endpoint again (pickOrWait began the first one)
-    } else {
-      ctx.now = Clock::now();
-      balancer::PickFailure why;
-      ep = up.pickOrWait(hub_, ctx, &why);
-      if (ep == nullptr) {
-        auto reason = why == balancer::PickFailure::limits ? metrics::Unavailable::limits
-                                                           : metrics::Unavailable::no_healthy;
-        up.metrics().unavailable[static_cast<size_t>(reason)].add(hub_);
-        return respondError(503, why == balancer::PickFailure::limits ? "upstream_limits"
-                                                                      : "no_healthy_endpoint");
-      }
-      ctx.addTried(ep);
-      // Pinned before anything parks: a DNS change may drop the endpoint from every
-      // membership while this request still uses it (and logs its name at the end).
-      if (pinned_ != nullptr) pinned_->unpin();
-      pinned_ = &client_.hub().poolFor(up, *ep);
-      pinned_->pin();
-    }
-    ++attempts_;
-    endpoint_ = ep;
-    bool can_retry = retries < cfg.retry.attempts;
-    Attempt a = attempt(up, *ep, !fresh_only, can_retry);
-    up.endRequest(hub_, *ep);
-    switch (a) {
+  while (attempts_->next() != nullptr) {
+    switch (attempt(up)) {
       case Attempt::done:
-        return client_keep_alive_;
       case Attempt::failed:
         return client_keep_alive_;
-      case Attempt::retry_fresh:
-        fresh_only = true;  // same endpoint, a new connection: not a retry (SPEC 3)
-        continue;
       case Attempt::retry:
-        // Over the upstream's retry budget the failure goes to the client (SPEC 3).
-        if (!budget.allowRetry()) return respondError(pending_status_, error_);
-        fresh_only = false;
-        ++retries;
-        up.metrics().retries.add(hub_);
-        if (!backoff(cfg.retry.backoff, retries)) return respondError(pending_status_, error_);
         continue;
     }
   }
+  UpstreamError e = attempts_->error();
+  return respondError(info(e).status, info(e).name);
 }
 
-bool HttpExchange::backoff(Duration base, uint32_t retry) {
-  if (base <= Duration::zero()) return true;
-  // Exponential with full jitter: uniform in [0, base * 2^(retry-1)], capped at 64x.
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  int64_t cap = base.count() << std::min<uint32_t>(retry - 1, 6);
-  if (cap <= 0) return true;
-  Duration wait(std::uniform_int_distribution<int64_t>(0, cap)(rng));
-  return core::sleep(wait).ok();
-}
-
-HttpExchange::Attempt HttpExchange::fail(bool can_retry, bool retry_allowed, int status,
-                                        const char* error) {
-  pending_status_ = status;
-  error_ = error;
+HttpExchange::Attempt HttpExchange::fail(UpstreamError e, bool replayable) {
   upstream_conn_.reset();
-  if (can_retry && retry_allowed) return Attempt::retry;
-  respondError(status, error);
+  error_ = info(e).name;
+  if (e == UpstreamError::cancelled) {
+    respondError(502, error_);
+    return Attempt::failed;
+  }
+  if (info(e).endpoint_fault) attempts_->reportFailure();
+  if (attempts_->retry(e, replayable)) return Attempt::retry;
+  respondError(info(e).status, error_);
   return Attempt::failed;
 }
 
-HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up, balancer::Endpoint& ep,
-                                            bool allow_pooled, bool can_retry) {
-  const conf::UpstreamConfig& cfg = up.config();
-  EndpointPool& pool = client_.hub().poolFor(up, ep);
-  if (allow_pooled) upstream_conn_ = pool.take();
-  bool reused = upstream_conn_ != nullptr;
-  if (!reused) {
-    upstream_conn_ = pool.fresh();
-    core::TimePoint t0 = Clock::now();
-    core::Status st;
-    bool timed_out = false;
-    const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
-    bool tls_failed = false;
-    {
-      core::Timeout t(cfg.timeouts.connect);  // TCP and TLS connect (SPEC [upstream.timeouts])
-      st = upstream_conn_->stream().connectTo(ep.address());
-      if (st.ok() && tls != nullptr) {
-        auto session = tls->handshake(ep.name(), upstream_conn_->stream());
-        if (session.ok()) {
-          upstream_conn_->setTls(std::move(*session));
-        } else {
-          st = session.error();
-        }
-        tls_failed = !st.ok();
-      }
-      timed_out = t.expired();
-    }
-    if (!st.ok()) {
-      if (st.error().cancelled()) return fail(false, false, 502, "cancelled");
-      ep.metrics().connect_failures.add(hub_);
-      if (timed_out) up.metrics().timeouts[static_cast<size_t>(TimeoutKind::connect)].add(hub_);
-      up.reportFailure(ep, Clock::now());
-      // A connect failure is always retryable: nothing was sent (SPEC 3).
-      return fail(can_retry, cfg.retry.on_connect_failure, 502,
-                  timed_out ? "connect_timeout"
-                            : (tls_failed ? "tls_handshake_failed" : "connect_failed"));
-    }
-    up.metrics().connect_duration.observe(hub_, core::toSeconds(Clock::now() - t0));
+HttpExchange::Attempt HttpExchange::failReused(UpstreamError e, bool nothing_sent) {
+  // RFC 9110 section 9.2.2: only an idempotent request, or one that provably never reached
+  // the upstream, may be sent again; a POST the upstream may have processed is not.
+  if (idempotent_ || nothing_sent) {
+    upstream_conn_.reset();
+    attempts_->again();
+    return Attempt::retry;
   }
-  if (Attempt a = sendRequest(up, ep, reused, can_retry); a != Attempt::done) return a;
-  if (Attempt a = awaitResponse(up, ep, reused, can_retry); a != Attempt::done) return a;
+  return fail(e, false);
+}
 
+HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
+  upstream_conn_ = attempts_->openConnection(/*allow_pooled=*/true);
+  if (upstream_conn_ == nullptr) return fail(attempts_->error(), true);  // nothing was sent
+  if (Attempt a = sendRequest(up); a != Attempt::done) return a;
+  if (Attempt a = awaitResponse(up); a != Attempt::done) return a;
+
+  balancer::Endpoint& ep = *attempts_->endpoint();
   if (response_.upgrade) {
-    if (!head_.upgrade) return fail(false, false, 502, "unexpected_upgrade");
-    up.reportSuccess(ep);
+    if (!head_.upgrade) return fail(UpstreamError::unexpected_upgrade, false);
+    attempts_->reportSuccess();
     ep.metrics().requests.add(hub_, response_.status);
     return tunnel() ? Attempt::done : Attempt::failed;
   }
   ep.metrics().requests.add(hub_, response_.status);
-  bool is_5xx = response_.status >= 500;
-  if (is_5xx) {
-    up.reportFailure(ep, Clock::now());
+  if (response_.status >= 500) {
+    attempts_->reportFailure();
   } else {
-    up.reportSuccess(ep);
+    attempts_->reportSuccess();
   }
-  if (can_retry && isStatusRetried(cfg.retry, response_.status) && idempotent_ && replayable_ &&
-      !body_streamed_) {
-    pending_status_ = response_.status;
-    error_ = "upstream_status_retried";
+  if (attempts_->retry(UpstreamError::upstream_status,
+                       idempotent_ && replayable_ && !body_streamed_, response_.status)) {
+    error_ = info(UpstreamError::upstream_status).name;
     upstream_conn_.reset();  // not worth draining its body
     return Attempt::retry;
   }
-  return relayResponse(up, ep) ? Attempt::done : Attempt::failed;
+  return relayResponse(up) ? Attempt::done : Attempt::failed;
 }
 
-HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer::Endpoint& ep,
-                                                bool reused, bool can_retry) {
+HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
   char ip[64];
   size_t ip_len = client_.peer().ipText(ip, sizeof ip);
@@ -277,9 +223,10 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
   fi.request_id = requestId();
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
-  fi.default_host = ep.name();
+  fi.default_host = attempts_->endpoint()->name();
   size_t n = http::writeUpstreamRequestHead(head_, fi, std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) {
+    upstream_conn_.reset();
     plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
     respondError(431, "head_too_large");
     return Attempt::failed;
@@ -289,25 +236,22 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
     buffered = static_cast<size_t>(std::min<uint64_t>(in_.size(), head_.content_length));
   }
   iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(in_.data().data()), buffered}};
-  core::Status st = writevTimed(upstream_conn_->transport(), iov, 2, cfg.timeouts.idle);
+  size_t written = 0;
+  core::Status st = writevTimed(upstream_conn_->transport(), iov, 2, cfg.timeouts.idle, &written);
   if (!st.ok()) {
-    if (st.error().cancelled()) return fail(false, false, 502, "cancelled");
-    // A pooled connection the upstream closed meanwhile: try a fresh one, no retry counted.
-    if (reused) {
-      upstream_conn_.reset();
-      return Attempt::retry_fresh;
-    }
-    up.reportFailure(ep, Clock::now());
-    return fail(can_retry, cfg.retry.on_reset && idempotent_ && replayable_, 502,
-                "upstream_write_failed");
+    if (st.error().cancelled()) return fail(UpstreamError::cancelled, false);
+    // A pooled connection the upstream closed meanwhile.
+    if (attempts_->reused()) return failReused(UpstreamError::upstream_write_failed, written == 0);
+    return fail(UpstreamError::upstream_write_failed, idempotent_ && replayable_);
   }
   if (replayable_) return Attempt::done;  // the body (if any) went with the head
 
   // Stream the rest of the body: from here on the request cannot be sent again.
+  const conf::ListenerConfig& lc = *plan_.config;
   if (head_.expect_continue && !continue_sent_ && in_.size() <= buffered) {
     char cont[64];
     size_t cn = http::writeContinueResponse(std::span<char>(cont, sizeof cont));
-    if (!writeTimed(client_.transport(), cont, cn, plan_.config->timeouts.client_idle).ok()) {
+    if (!writeTimed(client_.transport(), cont, cn, lc.timeouts.client_idle).ok()) {
       error_ = "client_gone";
       upstream_conn_.reset();
       return Attempt::failed;
@@ -318,13 +262,14 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
   uint64_t left = head_.content_length;
   if (head_.body == http::BodyKind::content_length) {
     in_.consume(buffered);
+    bytes_received_ += buffered;
     left -= buffered;
   }
-  PumpSource src{client_.transport(), in_, plan_.config->timeouts.client_idle};
+  PumpSource src{client_.transport(), in_, lc.timeouts.client_idle};
   PumpOptions opts;
-  opts.max_payload = plan_.config->limits.max_body_bytes;
+  opts.max_payload = lc.limits.max_body_bytes;
   PumpResult r = pumpBody(src, upstream_conn_->transport(), cfg.timeouts.idle, head_.body, left, opts);
-  bytes_received_ += r.wire_bytes;
+  bytes_received_ += r.in_bytes;
   switch (r.error) {
     case PumpError::none:
       request_body_done_ = true;
@@ -351,7 +296,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
       respondError(413, "body_too_large");
       return Attempt::failed;
     case PumpError::destination:
-      up.reportFailure(ep, Clock::now());
+      attempts_->reportFailure();
       upstream_conn_.reset();
       respondError(502, "upstream_write_failed");
       return Attempt::failed;
@@ -359,35 +304,34 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
   return Attempt::failed;
 }
 
-HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balancer::Endpoint& ep,
-                                                  bool reused, bool can_retry) {
+HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
-  if (!out_.hasBuffer()) out_.attach(client_.hub().buffers().get(kMaxResponseHeadBytes));
+  if (!out_.hasBuffer()) {
+    out_.attach(client_.hub().buffers().get(kMaxResponseHeadBytes + kMinBodyWindow));
+  }
   out_.clear();
   bool head_request = head_.method == "HEAD";
+  bool replayable = idempotent_ && replayable_ && !body_streamed_;
   http::ResponseParser parser(kMaxResponseHeadBytes, head_request);
   core::TimePoint sent = Clock::now();
   bool got_bytes = false;
   core::Timeout deadline(cfg.timeouts.response);
   for (;;) {
-    if (!out_.ensureRoom()) return fail(false, false, 502, "response_head_too_large");
+    if (!out_.ensureRoom()) return fail(UpstreamError::response_head_too_large, false);
     core::Result<size_t> n =
         readTimed(upstream_conn_->transport(), out_.tail(), out_.tailRoom(), core::Duration::zero());
-    if (!n.ok() && n.error().cancelled()) return fail(false, false, 502, "cancelled");
+    if (!n.ok() && n.error().cancelled()) return fail(UpstreamError::cancelled, false);
     if (!n.ok() && deadline.expired()) {
       up.metrics().timeouts[static_cast<size_t>(TimeoutKind::response)].add(hub_);
-      up.reportFailure(ep, Clock::now());
-      return fail(can_retry, cfg.retry.on_timeout && idempotent_ && replayable_ && !body_streamed_,
-                  504, "response_timeout");
+      return fail(UpstreamError::response_timeout, replayable);
     }
     if (!n.ok() || *n == 0) {
-      if (!got_bytes && reused && replayable_ && !body_streamed_) {
-        upstream_conn_.reset();
-        return Attempt::retry_fresh;  // closed on reuse
+      // Closed on reuse before a byte of response: the upstream dropped an idle connection
+      // as we sent (the keep-alive race).
+      if (!got_bytes && attempts_->reused() && !body_streamed_ && replayable_) {
+        return failReused(UpstreamError::upstream_reset, false);
       }
-      up.reportFailure(ep, Clock::now());
-      return fail(can_retry, cfg.retry.on_reset && idempotent_ && replayable_ && !body_streamed_,
-                  502, "upstream_reset");
+      return fail(UpstreamError::upstream_reset, replayable);
     }
     if (!got_bytes) {
       got_bytes = true;
@@ -398,12 +342,8 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
     for (;;) {
       http::ParseStatus ps = parser.parse(out_.data(), response_);
       if (ps == http::ParseStatus::need_more) break;
-      if (ps == http::ParseStatus::error) {
-        // Nothing reached the client yet: a broken head is retried like a reset.
-        up.reportFailure(ep, Clock::now());
-        return fail(can_retry, cfg.retry.on_reset && idempotent_ && replayable_ && !body_streamed_,
-                    502, "bad_response");
-      }
+      // Nothing reached the client yet: a broken head is retried like a reset.
+      if (ps == http::ParseStatus::error) return fail(UpstreamError::bad_response, replayable);
       if (response_.status >= 100 && response_.status < 200 && !response_.upgrade) {
         // Interim responses (100, 103) are not relayed: the proxy answers Expect itself.
         out_.consume(response_.head_bytes);
@@ -412,18 +352,25 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
         continue;
       }
       out_.pinHead(response_.head_bytes);
+      // Framing already broken in the bytes that came with the head: a 502 now, not a
+      // relayed head followed by a cut.
+      uint64_t payload = 0;
+      if (response_.body == http::BodyKind::chunked && !out_.empty() &&
+          http::ChunkedDecoder::check(out_.data(), &payload) == http::ChunkedDecoder::Status::error) {
+        return fail(UpstreamError::bad_response, replayable);
+      }
       return Attempt::done;
     }
   }
 }
 
-bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep) {
+bool HttpExchange::relayResponse(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
   const conf::ListenerConfig& lc = *plan_.config;
   bool client10 = head_.version == http::Version::http10;
   bool dechunk = client10 && response_.body == http::BodyKind::chunked;
   // Draining, or the listener was removed by a reload while this request ran: the client
-  // is told to go (SPEC 6).
+  // is told to go (docs/operations.md, "Draining").
   client_keep_alive_ = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
                        !client_.hub().draining() && !client_.listener().stopped() &&
                        response_.body != http::BodyKind::until_close && !dechunk;
@@ -458,7 +405,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
   http::BodyKind kind = response_.body;
   if (kind == http::BodyKind::content_length && left == 0) kind = http::BodyKind::none;
   PumpResult r = pumpBody(src, client_.transport(), lc.timeouts.client_idle, kind, left, opts);
-  bytes_sent_ += r.wire_bytes;
+  bytes_sent_ += r.out_bytes;
   switch (r.error) {
     case PumpError::none:
       break;
@@ -468,7 +415,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
       return false;
     case PumpError::source:
       if (r.code == ETIMEDOUT) up.metrics().timeouts[static_cast<size_t>(TimeoutKind::idle)].add(hub_);
-      up.reportFailure(ep, Clock::now());
+      attempts_->reportFailure();
       [[fallthrough]];
     default:
       // The response is half sent: all we can do is cut the client connection.
@@ -476,13 +423,28 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
       client_keep_alive_ = false;
       return false;
   }
-  if (response_.keep_alive && response_.body != http::BodyKind::until_close) {
-    ++upstream_conn_->requests;
-    client_.hub().poolFor(up, ep).give(std::move(upstream_conn_));
-  } else {
-    upstream_conn_.reset();
-  }
+  releaseUpstream();
   return true;
+}
+
+void HttpExchange::releaseUpstream() {
+  std::unique_ptr<UpstreamConnection> conn = std::move(upstream_conn_);
+  if (!response_.keep_alive || response_.body == http::BodyKind::until_close) return;
+  // Bytes past the response's framing, in our window or decrypted ahead by TLS, would be
+  // read as the next request's response: the connection cannot be reused.
+  bool excess = !out_.empty() || conn->transport().hasBuffered();
+  if (!excess && conn->stream().probeQuiet()) {
+    ++conn->requests;
+    attempts_->pool().give(std::move(conn));
+    return;
+  }
+  if (excess || !conn->stream().peerClosed()) {
+    // Unasked bytes: an upstream that sent more than its framing said (a body on a HEAD,
+    // 204 or 304 answer; a body longer than its Content-Length).
+    error_ = "upstream_excess_bytes";
+    upstream_->metrics().protocol_errors.add(hub_);
+  }
+  out_.clear();
 }
 
 bool HttpExchange::tunnel() {
@@ -495,7 +457,8 @@ bool HttpExchange::tunnel() {
   if (n == 0) return respondError(502, "response_head_too_large");
   status_ = response_.status;
   // Bytes the upstream sent after its 101 go to the client with the head; bytes the client
-  // sent after its request go to the upstream first.
+  // sent after its request go to the upstream first, but not the request's own body, which
+  // went with the head.
   iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(out_.data().data()), out_.size()}};
   response_started_ = true;
   client_keep_alive_ = false;
@@ -504,6 +467,7 @@ bool HttpExchange::tunnel() {
     return false;
   }
   out_.consume(out_.size());
+  takeBufferedBody();
   if (!in_.empty()) {
     if (!writeTimed(upstream_conn_->transport(), in_.data().data(), in_.size(),
                     lc.timeouts.tunnel_idle).ok()) {
@@ -521,7 +485,15 @@ bool HttpExchange::tunnel() {
   return false;  // a tunnel ends the client connection
 }
 
-bool HttpExchange::respondError(int status, const char* error) {
+void HttpExchange::takeBufferedBody() {
+  if (!replayable_ || head_.body != http::BodyKind::content_length || buffered_body_taken_) return;
+  in_.consume(static_cast<size_t>(head_.content_length));
+  bytes_received_ += head_.content_length;
+  buffered_body_taken_ = true;
+  request_body_done_ = true;
+}
+
+bool HttpExchange::respondError(int status, std::string_view error) {
   status_ = status;
   error_ = error;
   if (response_started_) {
@@ -548,11 +520,7 @@ bool HttpExchange::respondError(int status, const char* error) {
 
 void HttpExchange::finish() {
   // A request whose body was buffered whole is consumed only now: retries resent it.
-  if (replayable_ && head_.body == http::BodyKind::content_length &&
-      in_.size() >= head_.content_length) {
-    in_.consume(static_cast<size_t>(head_.content_length));
-    request_body_done_ = true;
-  }
+  takeBufferedBody();
   if (!request_body_done_) client_keep_alive_ = false;
   upstream_conn_.reset();
   core::TimePoint now = Clock::now();
@@ -566,6 +534,7 @@ void HttpExchange::finish() {
   plan_.metrics->bytes_sent.add(hub_, bytes_sent_);
 
   if (AccessLog* log = client_.hub().accessLog(); log != nullptr) {
+    balancer::Endpoint* endpoint = attempts_ ? attempts_->endpoint() : nullptr;
     char ip[64];
     size_t ip_len = client_.peer().ipText(ip, sizeof ip);
     AccessRecord r;
@@ -579,12 +548,12 @@ void HttpExchange::finish() {
     r.request_id = requestId();
     r.listener = plan_.config->name;
     r.upstream = upstream_ != nullptr ? std::string_view(upstream_->name()) : std::string_view();
-    r.endpoint = endpoint_ != nullptr ? std::string_view(endpoint_->name()) : std::string_view();
+    r.endpoint = endpoint != nullptr ? std::string_view(endpoint->name()) : std::string_view();
     r.error = error_;
     r.status = status_;
     r.bytes_received = bytes_received_ + head_.head_bytes;
     r.bytes_sent = bytes_sent_;
-    r.attempts = attempts_;
+    r.attempts = attempts_ ? attempts_->attempts() : 0;
     r.duration_seconds = seconds;
     r.upstream_seconds = first_byte_seconds_;
     log->record(hub_, r);

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "balancer/endpoint.h"
 #include "balancer/upstream.h"
@@ -14,6 +16,7 @@
 #include "proxy/http/message.h"
 #include "proxy/http/request_id.h"
 #include "proxy/input_window.h"
+#include "proxy/upstream_attempts.h"
 #include "proxy/upstream_pool.h"
 
 namespace greenlb::proxy {
@@ -35,25 +38,34 @@ class HttpExchange {
   bool requestFullyRead() const { return request_body_done_; }
 
  private:
-  enum class Attempt : uint8_t { done, retry, retry_fresh, failed };
+  enum class Attempt : uint8_t { done, retry, failed };
 
+  // The request's body framing as far as it arrived with the head: a malformed chunked
+  // body, or one already over max_body_bytes, is answered before any upstream sees the
+  // head. False when it answered.
+  bool checkBodyInHand();
   bool forward(balancer::Upstream& up);
-  // One try on one endpoint: connect (or reuse), send, await and relay the response.
-  // `can_retry`: a retry budget is left, so a retryable failure may return retry.
-  Attempt attempt(balancer::Upstream& up, balancer::Endpoint& ep, bool allow_pooled,
-                  bool can_retry);
-  Attempt sendRequest(balancer::Upstream& up, balancer::Endpoint& ep, bool reused,
-                      bool can_retry);
-  Attempt awaitResponse(balancer::Upstream& up, balancer::Endpoint& ep, bool reused,
-                        bool can_retry);
-  bool relayResponse(balancer::Upstream& up, balancer::Endpoint& ep);
+  // One try on the endpoint attempts_ picked: connect (or reuse), send, await and relay.
+  Attempt attempt(balancer::Upstream& up);
+  Attempt sendRequest(balancer::Upstream& up);
+  Attempt awaitResponse(balancer::Upstream& up);
+  bool relayResponse(balancer::Upstream& up);
+  // Back to the pool, when the response ended exactly at its framing and nothing else is
+  // pending on the connection; else closed (bytes past the framing are the upstream's
+  // protocol error). docs/security.md, "Upstream connection reuse".
+  void releaseUpstream();
   bool tunnel();
-  // A failed attempt: retry when allowed, else answer `status` to the client.
-  Attempt fail(bool can_retry, bool retry_allowed, int status, const char* error);
+  // Takes a request body that was buffered whole (and sent with the head) off the client
+  // window, once no retry needs it any more.
+  void takeBufferedBody();
+  // A failed attempt: tried again when attempts_ allows it (`replayable`: the request may
+  // be sent again whole), else `e` is answered to the client.
+  Attempt fail(UpstreamError e, bool replayable);
+  // A reused connection that failed before the request can have been processed: the same
+  // endpoint on a new connection when the request is idempotent, else fail(e).
+  Attempt failReused(UpstreamError e, bool nothing_sent);
   // A proxy-made response; false when the client connection must close afterwards.
-  bool respondError(int status, const char* error);
-  // Sleeps the retry's backoff; false when the wait was cut (killed).
-  bool backoff(core::Duration base, uint32_t retry);
+  bool respondError(int status, std::string_view error);
   void finish();
   std::string_view requestId() const;
   static bool isValidRequestIdView(std::string_view id);
@@ -72,6 +84,7 @@ class HttpExchange {
   bool idempotent_;
   bool replayable_;             // the whole request body is buffered: it can be sent again
   bool request_body_done_;      // nothing of this request is left unread on the client side
+  bool buffered_body_taken_ = false;  // a replayable body left the client window
   bool body_streamed_ = false;  // body bytes beyond the buffer were sent upstream
   bool continue_sent_ = false;
   bool client_keep_alive_ = false;
@@ -79,21 +92,18 @@ class HttpExchange {
 
   Buffer scratch_;  // rewritten heads
   InputWindow out_;  // the upstream's response
+  std::optional<UpstreamAttempts> attempts_;  // lives to the end: it pins the endpoint
   std::unique_ptr<UpstreamConnection> upstream_conn_;
   http::ResponseHead response_;
 
   // For metrics and the access log.
   int upstream_index_ = -1;
   balancer::Upstream* upstream_ = nullptr;
-  balancer::Endpoint* endpoint_ = nullptr;
-  EndpointPool* pinned_ = nullptr;  // endpoint_'s pool on this hub, pinned until we end
   int status_ = 0;
-  int pending_status_ = 502;  // what to answer if the retries run out
-  uint32_t attempts_ = 0;
   uint64_t bytes_received_ = 0;
   uint64_t bytes_sent_ = 0;
   double first_byte_seconds_ = -1;
-  const char* error_ = "";
+  std::string_view error_;
 };
 
 }  // namespace greenlb::proxy

@@ -22,9 +22,7 @@ HubContext::HubContext(Server& server, size_t index, core::Hub& hub)
 
 HubContext::~HubContext() {
   for (auto& e : pools_) {
-    if (e.endpoint == nullptr) continue;
-    e.endpoint->hubSlot(index_) = nullptr;
-    e.endpoint->slotHolders().fetch_sub(1, std::memory_order_relaxed);
+    for (auto& ep : e.endpoints) ep->hubState(index_) = nullptr;
   }
 }
 
@@ -40,40 +38,48 @@ void HubContext::retire(Generation* g) {
   if (it != retired_.end()) retired_.erase(it);
 }
 
-EndpointPool& HubContext::poolFor(balancer::Upstream& up, balancer::Endpoint& ep) {
-  void*& slot = ep.hubSlot(index_);
-  if (slot != nullptr) return *static_cast<EndpointPool*>(slot);
-  // First use of this endpoint on this hub: keep a reference so the pool can be swept
-  // when the endpoint has left every membership.
-  std::shared_ptr<balancer::Endpoint> owner;
-  for (const auto& e : up.hubEndpoints(index_).endpoints) {
-    if (e.get() == &ep) owner = e;
+EndpointPool& HubContext::attachPool(balancer::Upstream& up, balancer::Endpoint& ep) {
+  const conf::UpstreamConfig& uc = up.config();
+  const conf::PoolConfig& pc = uc.pool;
+  PoolEntry* entry = nullptr;
+  for (PoolEntry& e : pools_) {
+    if (e.upstream == uc.name && e.address == ep.address() && e.tls == uc.tls) entry = &e;
   }
-  const conf::PoolConfig& pc = up.config().pool;
-  auto pool = std::make_unique<EndpointPool>(pc.max_idle_per_endpoint, pc.idle_timeout,
-                                             &up.metrics(), index_);
-  EndpointPool* raw = pool.get();
-  if (owner != nullptr) owner->slotHolders().fetch_add(1, std::memory_order_relaxed);
-  pools_.push_back(PoolEntry{std::move(owner), std::move(pool)});
-  slot = raw;
-  return *raw;
+  if (entry == nullptr) {
+    pools_.push_back(PoolEntry{uc.name, ep.address(), uc.tls,
+                               std::make_unique<EndpointPool>(pc.max_idle_per_endpoint,
+                                                              pc.idle_timeout, &up.metrics(),
+                                                              index_),
+                               {}});
+    entry = &pools_.back();
+  }
+  entry->pool->configure(pc.max_idle_per_endpoint, pc.idle_timeout);
+  // The slot is set only for an endpoint this hub can hold on to (one of its current
+  // membership), so the sweep can clear it before the endpoint goes.
+  for (const auto& e : up.hubEndpoints(index_).endpoints) {
+    if (e.get() == &ep) {
+      entry->endpoints.push_back(e);
+      ep.hubState(index_) = entry->pool.get();
+    }
+  }
+  return *entry->pool;
 }
 
 void HubContext::sweepPools() {
-  // An endpoint only the hubs' pools refer to has left every membership (reload, DNS)
-  // and, when no request of this hub uses it (requests hold raw pointers: they pin the
-  // pool), this hub's idle connections to it can go.
+  // Requests hold raw Endpoint pointers: a pool a request pins keeps its endpoints.
   for (size_t i = 0; i < pools_.size();) {
     PoolEntry& e = pools_[i];
-    if (e.endpoint != nullptr && e.pool->pins() == 0 &&
-        e.endpoint.use_count() == e.endpoint->slotHolders().load(std::memory_order_relaxed)) {
-      e.endpoint->hubSlot(index_) = nullptr;
-      // Counted down before the reference goes: another hub sweeping meanwhile sees more
-      // owners than holders and waits for its next round, never the reverse.
-      e.endpoint->slotHolders().fetch_sub(1, std::memory_order_relaxed);
-      pools_[i] = std::move(pools_.back());
-      pools_.pop_back();
-      continue;
+    if (e.pool->pins() == 0) {
+      std::erase_if(e.endpoints, [this](const std::shared_ptr<balancer::Endpoint>& ep) {
+        if (!ep->retired()) return false;
+        ep->hubState(index_) = nullptr;
+        return true;
+      });
+      if (e.endpoints.empty()) {
+        pools_[i] = std::move(pools_.back());
+        pools_.pop_back();
+        continue;
+      }
     }
     ++i;
   }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "balancer/endpoint.h"
@@ -59,9 +61,17 @@ class HubContext {
   void startHousekeeping();
 
   // --- upstream pools ---
-  EndpointPool& poolFor(balancer::Upstream& up, balancer::Endpoint& ep);
-  // Frees the pools of endpoints nothing else refers to any more (reload, DNS).
+  // The pool of idle connections to `ep` on this hub: one per identity (upstream name,
+  // address and TLS settings), so a reload that rebuilds an upstream keeps the pools of
+  // the endpoints it kept. O(1) from the endpoint's hub state slot after the first call.
+  EndpointPool& poolFor(balancer::Upstream& up, balancer::Endpoint& ep) {
+    if (balancer::EndpointHubState* s = ep.hubState(index_)) return static_cast<EndpointPool&>(*s);
+    return attachPool(up, ep);
+  }
+  // Lets go of endpoints that left every membership (reload, DNS) and no request of this
+  // hub uses, and closes the pools no endpoint is left for.
   void sweepPools();
+  size_t poolCount() const { return pools_.size(); }
 
   // --- connections ---
   void addConnection(ClientConnection* c);
@@ -80,6 +90,7 @@ class HubContext {
 
  private:
   void retire(Generation* g);
+  EndpointPool& attachPool(balancer::Upstream& up, balancer::Endpoint& ep);
 
   Server& server_;
   size_t index_;
@@ -88,8 +99,12 @@ class HubContext {
   std::shared_ptr<Generation> current_;
   std::vector<std::shared_ptr<Generation>> retired_;  // still used by requests on this hub
   struct PoolEntry {
-    std::shared_ptr<balancer::Endpoint> endpoint;
+    std::string upstream;
+    core::SocketAddress address;
+    std::optional<conf::UpstreamTls> tls;
     std::unique_ptr<EndpointPool> pool;
+    // Endpoints whose hub state slot points at `pool`: kept alive until the slot is clear.
+    std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;
   };
   std::vector<PoolEntry> pools_;
   std::vector<std::unique_ptr<ListenerSocket>> listeners_;
@@ -99,6 +114,44 @@ class HubContext {
   size_t connection_count_ = 0;
   bool draining_ = false;
   AccessLog* access_log_ = nullptr;
+};
+
+// A hold on the generation in force when it was taken (HubContext::acquire), released when
+// the lease ends however its holder ends: a request or tunnel finishes on the generation
+// it began with while a reload publishes the next (docs/architecture.md, "Reloads").
+class GenerationLease {
+ public:
+  explicit GenerationLease(HubContext& hub) : hub_(&hub), gen_(hub.acquire()) {}
+  ~GenerationLease() { reset(); }
+  GenerationLease(GenerationLease&& o) noexcept
+      : hub_(o.hub_), gen_(std::exchange(o.gen_, nullptr)) {}
+  GenerationLease& operator=(GenerationLease&& o) noexcept {
+    if (this != &o) {
+      reset();
+      hub_ = o.hub_;
+      gen_ = std::exchange(o.gen_, nullptr);
+    }
+    return *this;
+  }
+  GenerationLease(const GenerationLease&) = delete;
+  GenerationLease& operator=(const GenerationLease&) = delete;
+
+  Generation& operator*() const { return *gen_; }
+  Generation* operator->() const { return gen_; }
+  explicit operator bool() const { return gen_ != nullptr; }
+  // Releases now (before going dormant, say); the lease is empty afterwards.
+  void reset() {
+    if (gen_ != nullptr) hub_->release(std::exchange(gen_, nullptr));
+  }
+  // Releases the current generation and takes the one in force now.
+  void renew() {
+    reset();
+    gen_ = hub_->acquire();
+  }
+
+ private:
+  HubContext* hub_;
+  Generation* gen_;
 };
 
 }  // namespace greenlb::proxy

@@ -12,6 +12,11 @@
 
 namespace greenlb::proxy {
 
+// Room a body always has behind its head, whatever the head's size: a window is sized
+// max head + this, so a head just under the limit cannot leave a body one byte at a time
+// (a recv and a send per byte, which would hold the hub: docs/security.md, "Fairness").
+inline constexpr size_t kMinBodyWindow = 16 * 1024;
+
 class InputWindow {
  public:
   InputWindow() = default;

@@ -30,7 +30,11 @@ Status writeTimed(Transport& t, const void* buf, size_t len, core::Duration time
   return writevTimed(t, &iov, 1, timeout);
 }
 
-Status writevTimed(Transport& t, iovec* iov, int count, core::Duration timeout) {
+Status writevTimed(Transport& t, iovec* iov, int count, core::Duration timeout,
+                   size_t* written) {
+  size_t total = 0;
+  if (written == nullptr) written = &total;
+  *written = 0;
   while (count > 0) {
     if (iov->iov_len == 0) {
       ++iov;
@@ -44,6 +48,7 @@ Status writevTimed(Transport& t, iovec* iov, int count, core::Duration timeout) 
       continue;
     }
     core::consumeIov(iov, count, *n);
+    *written += *n;
   }
   return {};
 }

@@ -15,6 +15,9 @@ namespace greenlb::proxy {
 core::Result<size_t> readTimed(Transport& t, void* buf, size_t len, core::Duration timeout);
 // Writes everything; ETIMEDOUT when the peer accepted nothing for `timeout`.
 core::Status writeTimed(Transport& t, const void* buf, size_t len, core::Duration timeout);
-core::Status writevTimed(Transport& t, iovec* iov, int count, core::Duration timeout);
+// `written` (optional) gets how many bytes went out, also when the write failed part way:
+// whether anything reached the peer at all.
+core::Status writevTimed(Transport& t, iovec* iov, int count, core::Duration timeout,
+                         size_t* written = nullptr);
 
 }  // namespace greenlb::proxy

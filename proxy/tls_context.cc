@@ -43,12 +43,11 @@ std::string lowercase(std::string_view s) {
 
 // Settings every context shares: partial and moving writes (TlsTransport), buffers freed
 // while a connection idles (an idle keep-alive connection keeps no 34 KiB of TLS buffers,
-// as in nginx), no renegotiation, EOF without close_notify read as EOF.
+// as in nginx), no renegotiation.
 void commonSettings(SSL_CTX* ctx) {
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
-                               SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 }
 
 std::vector<std::string> dnsNames(X509* cert) {
@@ -119,7 +118,10 @@ std::shared_ptr<const ServerTlsContext> ServerTlsContext::load(const conf::Liste
     SSL_CTX_set_min_proto_version(ctx.get(), tls.min_version == conf::TlsVersion::v1_3
                                                  ? TLS1_3_VERSION
                                                  : TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // Clients often close without close_notify once they have their response: their EOF
+    // is an end, not an attack. Upstream contexts keep OpenSSL's default, where a missing
+    // close_notify is an error: an until-close body cut short must not look complete.
+    SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
     const std::string ciphers = tls.ciphers.empty() ? kDefaultCiphers : tls.ciphers;
     if (SSL_CTX_set_cipher_list(ctx.get(), ciphers.c_str()) != 1) {
       *error = where + "ciphers \"" + ciphers + "\": " + opensslReason();

@@ -1,7 +1,12 @@
-// TLS over a green socket (OpenSSL 3). The SSL object reads and writes the non-blocking
-// fd itself; when it needs the socket readable or writable (SSL_ERROR_WANT_READ/WRITE) the
+// TLS over a green socket (OpenSSL 3). The SSL object reads and writes through a BIO that
+// calls the Stream's own tryRead/tryWritev, so the socket's readiness state stays true under
+// TLS too (a pooled TLS connection can tell it is quiet) and a socket closed by another
+// fiber fails with EBADF instead of reaching whatever connection reuses its fd number. When
+// the SSL object needs the socket readable or writable (SSL_ERROR_WANT_READ/WRITE) the
 // operation returns EAGAIN and waitReady() parks the fiber on exactly that readiness, so a
-// handshake or a read that needs a write (TLS 1.3 key update) never blocks the hub.
+// handshake or a read that needs a write (TLS 1.3 key update) never blocks the hub. The
+// reading and the writing direction remember their needs apart: a tunnel runs one fiber
+// for each over the same SSL object.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -33,19 +38,21 @@ class TlsTransport final : public Transport {
   core::Status waitReady(bool reading) override;
   core::Status shutdownWrite() override;
   core::Stream& socket() override { return socket_; }
+  bool hasBuffered() const override { return SSL_has_pending(ssl_.get()) == 1; }
   bool plain() const override { return false; }
 
   SSL* ssl() { return ssl_.get(); }
 
  private:
-  // Maps an SSL_get_error result: EAGAIN (remembering which readiness to wait for), end
-  // of stream, or a failure.
-  core::Error errorFor(int ret);
+  // Maps an SSL_get_error result: EAGAIN (remembering in `wants_other` whether the
+  // direction needs the other readiness), end of stream, or a failure.
+  core::Error errorFor(int ret, bool reading);
   core::Error writeError(int ret);
 
   SslPtr ssl_;
   core::Stream& socket_;
-  bool want_write_ = false;  // the last EAGAIN needs the socket writable, not readable
+  bool read_wants_write_ = false;  // the reading direction's last EAGAIN needs writable
+  bool write_wants_read_ = false;  // the writing direction's last EAGAIN needs readable
   std::string why_;
 };
 

@@ -30,6 +30,10 @@ class Transport {
 
   // The socket underneath: its address, idle watching (dormancy), closing.
   virtual core::Stream& socket() = 0;
+  // Bytes already read from the socket and not yet returned by tryRead (TLS records
+  // decrypted ahead). With socket().probeQuiet() this tells a pooled connection that
+  // nothing is pending.
+  virtual bool hasBuffered() const = 0;
   // True when bytes on the wire are the payload itself, so splice(2) can move them.
   virtual bool plain() const = 0;
 };
@@ -47,6 +51,7 @@ class PlainTransport final : public Transport {
   }
   core::Status shutdownWrite() override { return s_.shutdownWrite(); }
   core::Stream& socket() override { return s_; }
+  bool hasBuffered() const override { return false; }
   bool plain() const override { return true; }
 
  private:

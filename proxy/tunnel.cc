@@ -1,5 +1,6 @@
 #include "proxy/tunnel.h"
 
+#include "core/fair_share.h"
 #include "core/forward.h"
 #include "core/hub.h"
 #include "core/timeout.h"
@@ -26,6 +27,7 @@ core::Result<uint64_t> copy(Transport& from, Transport& to, core::Duration idle,
                             core::TimePoint& activity) {
   char buf[16 * 1024];
   uint64_t total = 0;
+  core::FairShare share;
   for (;;) {
     core::Result<size_t> n = from.tryRead(buf, sizeof buf);
     if (!n.ok()) {
@@ -49,6 +51,7 @@ core::Result<uint64_t> copy(Transport& from, Transport& to, core::Duration idle,
     }
     total += *n;
     activity = core::Clock::now();
+    share.spend(*n);
   }
   if (core::Status st = to.shutdownWrite(); !st.ok() && st.error().code != ENOTCONN) {
     return st.error();

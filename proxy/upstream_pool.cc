@@ -15,19 +15,25 @@ void UpstreamConnection::onIdleTimeout(core::Socket&) { pool_->drop(this); }
 EndpointPool::~EndpointPool() { close(); }
 
 std::unique_ptr<UpstreamConnection> EndpointPool::take() {
-  UpstreamConnection* c = head_;
-  if (c == nullptr) return nullptr;
-  head_ = c->next_;
-  if (head_ != nullptr) head_->prev_ = nullptr;
-  c->next_ = c->prev_ = nullptr;
-  --idle_;
-  metrics_->pool_idle.add(hub_, -1);
-  c->stream_.unwatchIdle();
-  return std::unique_ptr<UpstreamConnection>(c);
+  while (UpstreamConnection* c = head_) {
+    head_ = c->next_;
+    if (head_ != nullptr) head_->prev_ = nullptr;
+    c->next_ = c->prev_ = nullptr;
+    --idle_;
+    metrics_->pool_idle.add(hub_, -1);
+    c->stream_.unwatchIdle();
+    std::unique_ptr<UpstreamConnection> out(c);
+    // Readiness since it was pooled (an edge the idle watcher has not been told of yet)
+    // means unasked bytes or a close: never reused.
+    if (out->stream_.quiet()) return out;
+  }
+  return nullptr;
 }
 
 void EndpointPool::give(std::unique_ptr<UpstreamConnection> c) {
-  if (closed_ || idle_ >= max_idle_ || !c->stream_.valid()) return;  // c closes
+  // Only a quiet connection: the caller checked that its response ended exactly at its
+  // framing with nothing pending behind it (docs/security.md).
+  if (closed_ || idle_ >= max_idle_ || !c->stream_.valid() || !c->stream_.quiet()) return;
   UpstreamConnection* raw = c.release();
   raw->prev_ = nullptr;
   raw->next_ = head_;

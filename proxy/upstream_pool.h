@@ -1,13 +1,16 @@
 // Idle keep-alive connections to one endpoint, kept by one hub (SPEC [upstream.pool]).
 //
-// An idle connection has no fiber: its socket's idle watcher hears the upstream closing it
-// (or the idle timeout passing) and drops it from the pool. Reuse is LIFO, so the warmest
-// connection goes first and the cold ones age out.
+// An idle connection has no fiber: its socket's idle watcher hears the upstream closing it,
+// or sending anything unasked (or the idle timeout passing), and drops it from the pool;
+// the socket's readiness state catches an edge that came while nothing watched. Only a
+// quiet connection is pooled or reused (docs/security.md, "Upstream connection reuse").
+// Reuse is LIFO, so the warmest connection goes first and the cold ones age out.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
+#include "balancer/endpoint.h"
 #include "core/socket.h"
 #include "core/time.h"
 #include "proxy/transport.h"
@@ -43,11 +46,19 @@ class UpstreamConnection final : public core::IdleWatcher {
   UpstreamConnection* next_ = nullptr;
 };
 
-class EndpointPool {
+// Reached from each Endpoint of its identity through the endpoint's hub state slot; a
+// reload that rebuilds an upstream keeps the pools of the endpoints it kept
+// (HubContext::poolFor).
+class EndpointPool final : public balancer::EndpointHubState {
  public:
   EndpointPool(uint32_t max_idle, core::Duration idle_timeout, metrics::UpstreamMetrics* metrics,
                size_t hub)
       : max_idle_(max_idle), idle_timeout_(idle_timeout), metrics_(metrics), hub_(hub) {}
+  // A reload's [upstream.pool] for connections pooled from now on.
+  void configure(uint32_t max_idle, core::Duration idle_timeout) {
+    max_idle_ = max_idle;
+    idle_timeout_ = idle_timeout;
+  }
   ~EndpointPool();
   EndpointPool(const EndpointPool&) = delete;
   EndpointPool& operator=(const EndpointPool&) = delete;
@@ -63,10 +74,10 @@ class EndpointPool {
 
   size_t idle() const { return idle_; }
 
-  // Requests of this hub that picked the endpoint and have not ended (HttpExchange pins
-  // from its pick to its end). While any has, the hub's sweep keeps this pool and the
-  // Endpoint it holds, even after the endpoint left every membership (DNS): those
-  // requests still use both.
+  // Requests of this hub that picked the endpoint and have not ended (UpstreamAttempts
+  // pins from its pick to its end). While any has, the hub's sweep keeps this pool and the
+  // Endpoints it serves, even after they left every membership (DNS): those requests
+  // still use both.
   void pin() { ++pins_; }
   void unpin() { --pins_; }
   uint32_t pins() const { return pins_; }

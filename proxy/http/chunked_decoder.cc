@@ -197,4 +197,17 @@ bool ChunkedDecoder::step(char c) {
   return false;
 }
 
+ChunkedDecoder::Status ChunkedDecoder::check(std::string_view in, uint64_t* payload) {
+  ChunkedDecoder d;
+  Status status = Status::more;
+  while (!in.empty() && status == Status::more) {
+    Step step = d.next(in);
+    status = step.status;
+    if (step.consumed == 0) break;
+    in.remove_prefix(step.consumed);
+  }
+  *payload = d.payloadBytes();
+  return status;
+}
+
 }  // namespace greenlb::proxy::http

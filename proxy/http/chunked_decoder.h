@@ -37,6 +37,12 @@ class ChunkedDecoder {
   //   }
   Step next(std::string_view in);
 
+  // Decodes `in`, the start of a chunked body as far as it has arrived, without keeping
+  // state: error when its framing is already malformed, else more or done. `payload` gets
+  // the payload announced so far. How a proxy refuses a body it already holds before the
+  // head reaches the other side (docs/security.md, "Framing errors in hand").
+  static Status check(std::string_view in, uint64_t* payload);
+
   // Payload bytes announced by the chunk sizes seen so far. A chunk counts as soon as its
   // size line is complete, so max_body_bytes can refuse it before its data arrives.
   uint64_t payloadBytes() const { return payload_bytes_; }

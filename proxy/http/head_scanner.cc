@@ -7,7 +7,9 @@ namespace greenlb::proxy::http {
 
 ParseStatus HeadScanner::scan(std::string_view buf) {
   if (status_ != ParseStatus::need_more) return status_;
-  const size_t limit = std::min(buf.size(), max_);
+  // A head must end before max_ bytes: one that fills the limit exactly is too large too,
+  // so a limit-sized buffer never holds a complete head with no byte of room behind it.
+  const size_t limit = std::min(buf.size(), max_ > 0 ? max_ - 1 : 0);
   const char* data = buf.data();
   while (pos_ < limit) {
     const void* lf = std::memchr(data + pos_, '\n', limit - pos_);

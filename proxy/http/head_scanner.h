@@ -21,7 +21,7 @@ class HeadScanner {
 
   // buf must start where the previous call's buf started, with the same bytes.
   // done: the head is buf[0, end()), its start line begins at start().
-  // error: a bare LF (bad_request) or no end within max_head_bytes (header_too_large),
+  // error: a bare LF (bad_request) or a head of max_head_bytes or more (header_too_large),
   // or an error the owner reported with fail(); it stays until reset().
   ParseStatus scan(std::string_view buf);
 

@@ -308,8 +308,9 @@ def test_fault_before_the_response_costs_a_retry_not_an_error(faults, mode, alon
     assert http_get(port, "/solo/x")[0] == 200
 
 
-# Malformed upstream responses: a bad head is a 502 (nothing of it reaches the client); a
-# body whose framing breaks after the head was relayed cuts the client connection.
+# Malformed upstream responses: a bad head, or body framing already broken in the bytes
+# that came with the head, is a 502 (nothing of it reaches the client); a body whose
+# framing breaks after the head was relayed cuts the client connection.
 BAD_HEADS = [
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", id="cl-and-te"),
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", id="differing-cl"),
@@ -323,6 +324,9 @@ BAD_HEADS = [
     pytest.param(b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", id="http2-status-line"),
     pytest.param(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", id="head-too-large"),
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", id="head-cut-short"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", id="chunk-size-in-hand"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", id="chunk-no-crlf-in-hand"),
+    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", id="chunk-0x-in-hand"),
 ]
 
 
@@ -349,9 +353,10 @@ def test_malformed_upstream_head_is_a_502_and_nothing_of_it_leaks(faults, raw):
     assert second.startswith(b"HTTP/1.1 200") and second.endswith(b"ok\n"), second[-200:]
 
 
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
 BAD_BODIES = [
-    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n", id="chunk-size"),
-    pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", id="chunk-no-crlf"),
+    pytest.param((CHUNKED_HEAD, b"zz\r\n"), id="chunk-size"),
+    pytest.param((CHUNKED_HEAD, b"5\r\nhelloXX0\r\n\r\n"), id="chunk-no-crlf"),
     pytest.param(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", id="chunked-eof"),
     pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", id="cl-eof"),
 ]

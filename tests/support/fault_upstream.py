@@ -9,7 +9,8 @@ Modes (each request is read up to the end of its head first, except in no_read/b
   garbage                 answers bytes that are not HTTP, then closes
   stall                   reads the request and never answers
   reset_mid_body          200 with Content-Length 1 MiB, 64 KiB of it, then RST
-  raw                     answers the bytes in `raw_response`, then closes
+  raw                     answers the bytes in `raw_response` (a tuple: its parts 50 ms
+                          apart), then closes
   double_response         200 "ok", then 20 ms later an unasked second response
                           ("poisoned"), then goes on serving the connection
   no_read                 accepts and never reads (its receive buffer fills)
@@ -107,7 +108,13 @@ class FaultUpstream:
                     sock.shutdown(socket.SHUT_WR)
                     self._hold(sock)
                 elif mode == "raw":
-                    sock.sendall(self.raw_response)
+                    # A tuple of parts goes out as separate writes 50 ms apart (a body
+                    # whose framing breaks only after the head was relayed).
+                    parts = self.raw_response
+                    for i, part in enumerate(parts if isinstance(parts, tuple) else (parts,)):
+                        if i:
+                            time.sleep(0.05)
+                        sock.sendall(part)
                     sock.close()
                 elif mode == "garbage":
                     sock.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02 not http\r\n\r\n")

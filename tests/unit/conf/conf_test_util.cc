@@ -32,10 +32,20 @@ std::string_view toml(std::string_view raw) {
   return raw;
 }
 
+namespace {
+
+// Tests of other rules write the smallest config that shows their rule, often without a
+// listener; the rule that a config needs one is tested on its own
+// (Loader.EmptyFileIsAnError), so errorsOf leaves its error out.
+bool isNoListenerError(const Diagnostic& e) { return e.message.starts_with("no [[listener]]"); }
+
+}  // namespace
+
 std::vector<std::string> errorsOf(std::string_view text, const std::string& path) {
   auto result = loadConfigString(text, path);
   std::vector<std::string> out;
   for (const auto& e : result.errors) {
+    if (isNoListenerError(e)) continue;
     out.push_back(std::to_string(e.line) + ":" + std::to_string(e.column) + ": " + e.message);
   }
   return out;

@@ -37,6 +37,14 @@ name = "app"
 endpoints = ["127.0.0.1:9001"]
 )";
 
+// A listener for configs that test something else but must serve (a config needs a
+// listener): it sends everything to an upstream named "app", which the test defines.
+inline constexpr std::string_view kListenerForApp = R"([[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+)";
+
 // A raw string literal written as R"(\n...)" without that first newline, so that line 1
 // of the config is the first line of the literal.
 std::string_view toml(std::string_view raw);

@@ -22,14 +22,26 @@ using testing::toml;
 // Immutable once built: callers share it and can only read it.
 static_assert(std::is_same_v<decltype(LoadResult::config), std::shared_ptr<const Config>>);
 
-TEST(Loader, EmptyFileIsAValidConfigWithDefaults) {
-  auto config = mustLoad("");
+// An empty or truncated file (a reload that read a half-written config) must not be
+// valid: it would close every listener.
+TEST(Loader, EmptyFileIsAnError) {
+  for (std::string_view text : {std::string_view(""), std::string_view("[global]\nworkers = 1\n")}) {
+    auto result = loadConfigString(text, "/x/greenlb.toml");
+    ASSERT_FALSE(result.ok());
+    ASSERT_EQ(result.errors.size(), 1u);
+    EXPECT_EQ(result.errors[0].str(),
+              "/x/greenlb.toml:1:1: error: no [[listener]] defined: a config needs at least one");
+  }
+}
+
+TEST(Loader, MinimalConfigHasTheDefaults) {
+  auto config = mustLoad(testing::kMinimalConfig);
   ASSERT_TRUE(config);
   EXPECT_EQ(config->global, GlobalConfig{});
   EXPECT_EQ(config->admin, AdminConfig{});
   EXPECT_EQ(config->access_log, AccessLogConfig{});
-  EXPECT_TRUE(config->listeners.empty());
-  EXPECT_TRUE(config->upstreams.empty());
+  EXPECT_EQ(config->listeners.size(), 1u);
+  EXPECT_EQ(config->upstreams.size(), 1u);
   EXPECT_EQ(config->source_path, "/nonexistent/greenlb.toml");
 }
 
@@ -102,14 +114,14 @@ TEST(Loader, DocumentedDefaults) {
 TEST(Loader, EmptyOptionalTablesTakeTheirDefaults) {
   TempDir dir;
   dir.write("ca.pem", "ca");
-  auto config = mustLoad(toml(R"(
+  auto config = mustLoad(std::string(testing::kListenerForApp) + std::string(toml(R"(
 [[upstream]]
 name = "app"
 endpoints = ["127.0.0.1:9001"]
   [upstream.health]
   [upstream.tls]
   ca = "ca.pem"
-)"),
+)")),
                          dir.write("greenlb.toml", ""));
   ASSERT_TRUE(config);
   const auto& u = config->upstreams[0];
@@ -282,14 +294,16 @@ endpoints = ["127.0.0.1:9001"]
 
 TEST(Loader, StdoutAndOffAreNotPaths) {
   for (std::string_view path : {"stdout", "off"}) {
-    auto config = mustLoad("[access_log]\npath = \"" + std::string(path) + "\"\n");
+    auto config = mustLoad("[access_log]\npath = \"" + std::string(path) + "\"\n" +
+                           std::string(testing::kMinimalConfig));
     ASSERT_TRUE(config);
     EXPECT_EQ(config->access_log.path, path);
   }
 }
 
 TEST(Loader, RelativeConfigPathUsesTheWorkingDirectory) {
-  auto config = mustLoad("[global]\nhosts_file = \"hosts\"\n", "greenlb.toml");
+  auto config = mustLoad("[global]\nhosts_file = \"hosts\"\n" + std::string(testing::kMinimalConfig),
+                         "greenlb.toml");
   ASSERT_TRUE(config);
   EXPECT_EQ(config->global.hosts_file, (std::filesystem::current_path() / "hosts").string());
 }

@@ -128,7 +128,7 @@ TEST(Printer, WritesEveryDefault) {
 }
 
 TEST(Printer, EscapesStrings) {
-  Config c;
+  Config c = *testing::mustLoad(testing::kMinimalConfig);
   c.access_log.path = "/logs/a \"quoted\"\\\tname\x01";
   auto text = printConfig(c);
   EXPECT_NE(text.find(R"(path = "/logs/a \"quoted\"\\\tname\u0001")"), std::string::npos) << text;

@@ -266,7 +266,7 @@ endpoints = ["127.0.0.1:9001"]
 }
 
 TEST(Validation, ZeroIsFineWhereItMeansNone) {
-  testing::mustLoad(toml(R"(
+  testing::mustLoad(std::string(testing::kListenerForApp) + std::string(toml(R"(
 [global]
 graceful_timeout = "0s"
 drain_delay = "0s"
@@ -280,7 +280,7 @@ endpoints = ["127.0.0.1:9001"]
   [upstream.outlier]
   slow_start = "0s"
   consecutive_failures = 0
-)"));
+)")));
 }
 
 TEST(Validation, BadSize) {
@@ -770,13 +770,13 @@ endpoints = ["127.0.0.1:9001"]
 }
 
 TEST(Validation, RetryOnReplacesTheDefaultList) {
-  auto config = testing::mustLoad(toml(R"(
+  auto config = testing::mustLoad(std::string(testing::kListenerForApp) + std::string(toml(R"(
 [[upstream]]
 name = "app"
 endpoints = ["127.0.0.1:9001"]
   [upstream.retry]
   on = ["timeout", "502", "504", "502"]
-)"));
+)")));
   ASSERT_TRUE(config);
   const auto& retry = config->upstreams[0].retry;
   EXPECT_FALSE(retry.on_connect_failure);

@@ -72,6 +72,100 @@ TEST(Socket, EchoRoundTrip) {
   });
 }
 
+// A connected TCP pair on loopback: (client, accepted server side).
+std::pair<Stream, Stream> tcpPair() {
+  Result<Listener> l = Listener::bind(loopback());
+  Result<Stream> c = Stream::connect(*l->localAddress());
+  Result<Stream> s = l->accept();
+  return {std::move(*c), std::move(*s)};
+}
+
+// Readiness is never lost (docs/runtime.md): an edge that comes while no fiber waits and
+// no idle watcher is armed is remembered until a read drains the socket.
+TEST(SocketReadiness, EdgeWithNobodyWaitingIsRemembered) {
+  runMain([] {
+    auto [c, s] = tcpPair();
+    char buf[64];
+    // Drain and register: the socket hears later edges.
+    ASSERT_FALSE(s.tryRead(buf, sizeof buf).ok());
+    EXPECT_FALSE(s.readReady());
+    {
+      Timeout t(std::chrono::milliseconds(20));
+      EXPECT_FALSE(s.waitReadable().ok());  // registers; nothing came
+    }
+    EXPECT_TRUE(s.quiet());
+    ASSERT_TRUE(c.writeAll("late", 4).ok());
+    ASSERT_TRUE(sleep(std::chrono::milliseconds(20)).ok());  // the hub polls meanwhile
+    EXPECT_TRUE(s.readReady());
+    EXPECT_FALSE(s.quiet());
+    Result<size_t> n = s.tryRead(buf, sizeof buf);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 4u);
+    EXPECT_FALSE(s.readReady());  // a short read drained it
+    EXPECT_TRUE(s.quiet());
+  });
+}
+
+TEST(SocketReadiness, DrainedSocketAnswersEagainWithoutLosingLaterData) {
+  runMain([] {
+    auto [c, s] = tcpPair();
+    char buf[64];
+    ASSERT_TRUE(c.writeAll("ab", 2).ok());
+    Result<size_t> n = s.readSome(buf, sizeof buf);
+    ASSERT_TRUE(n.ok());
+    EXPECT_FALSE(s.readReady());
+    Result<size_t> again = s.tryRead(buf, sizeof buf);
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, EAGAIN);
+    ASSERT_TRUE(c.writeAll("cd", 2).ok());
+    Timeout t(std::chrono::seconds(5));
+    n = s.readSome(buf, sizeof buf);  // the wait hears the new edge
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(std::string(buf, *n), "cd");
+  });
+}
+
+TEST(SocketReadiness, FinThatCameWithTheLastDataIsSeen) {
+  runMain([] {
+    auto [c, s] = tcpPair();
+    char buf[64];
+    ASSERT_FALSE(s.tryRead(buf, sizeof buf).ok());
+    {
+      Timeout t(std::chrono::milliseconds(20));
+      (void)s.waitReadable();
+    }
+    ASSERT_TRUE(c.writeAll("bye", 3).ok());
+    c.close();
+    ASSERT_TRUE(sleep(std::chrono::milliseconds(20)).ok());
+    EXPECT_TRUE(s.peerClosed());  // EV_CLOSED (EPOLLRDHUP), before any read
+    EXPECT_FALSE(s.quiet());
+    EXPECT_FALSE(s.probeQuiet());
+    Result<size_t> n = s.tryRead(buf, sizeof buf);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 3u);
+    n = s.tryRead(buf, sizeof buf);  // the end of stream, although the data read was short
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 0u);
+  });
+}
+
+TEST(SocketReadiness, ProbeQuietLooksWithoutConsuming) {
+  runMain([] {
+    auto [c, s] = tcpPair();
+    char buf[4];
+    ASSERT_TRUE(c.writeAll("abcdef", 6).ok());
+    Timeout t(std::chrono::seconds(5));
+    ASSERT_TRUE(s.readExact(buf, sizeof buf).ok());  // a full read: the flag stays set
+    EXPECT_TRUE(s.readReady());
+    EXPECT_FALSE(s.probeQuiet());  // "ef" is pending
+    ASSERT_TRUE(s.readExact(buf, 2).ok());
+    EXPECT_EQ(std::string(buf, 2), "ef");
+    EXPECT_TRUE(s.readReady());  // asked exactly what was there: still in doubt
+    EXPECT_TRUE(s.probeQuiet());  // the look settles it
+    EXPECT_FALSE(s.readReady());
+  });
+}
+
 TEST(Socket, WritevSendsEveryPiece) {
   runMain([] {
     int sv[2];

@@ -350,6 +350,7 @@ TEST(Registry, ExportsEveryFamilyOfTheSpecWithHelpAndType) {
       {"greenlb_upstream_connect_failures_total", "counter"},
       {"greenlb_upstream_timeouts_total", "counter"},
       {"greenlb_upstream_retries_total", "counter"},
+      {"greenlb_upstream_protocol_errors_total", "counter"},
       {"greenlb_upstream_ejections_total", "counter"},
       {"greenlb_upstream_health_checks_total", "counter"},
       {"greenlb_upstream_unavailable_total", "counter"},

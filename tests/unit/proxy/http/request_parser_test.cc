@@ -628,10 +628,20 @@ TEST(RequestParser, IdenticalContentLengthListIsOneValue) {
 
 // --- limits -------------------------------------------------------------------------------
 
-TEST(RequestParser, HeadExactlyAtTheLimitIsAccepted) {
+TEST(RequestParser, HeadOneByteUnderTheLimitIsAccepted) {
+  const std::string in = get("X-Pad: 0123456789\r\n");
+  auto r = parseRequest(in, in.size() + 1);
+  EXPECT_EQ(r.status, ParseStatus::done);
+}
+
+// A head must leave room behind it: one that fills max_header_bytes exactly is too large
+// (with a body behind it, it used to leave the body no room and the connection closed
+// silently instead of answering 431).
+TEST(RequestParser, HeadExactlyAtTheLimitIs431) {
   const std::string in = get("X-Pad: 0123456789\r\n");
   auto r = parseRequest(in, in.size());
-  EXPECT_EQ(r.status, ParseStatus::done);
+  EXPECT_EQ(r.status, ParseStatus::error);
+  EXPECT_EQ(r.error, k431);
 }
 
 TEST(RequestParser, HeadOverTheLimitIs431) {
