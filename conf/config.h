@@ -64,6 +64,7 @@ struct ListenerTimeouts {
   Duration client_header = 10s;
   Duration client_idle = 60s;
   Duration tunnel_idle = 1h;
+  Duration request_body = 0s;  // whole request body; 0 = no limit
   bool operator==(const ListenerTimeouts&) const = default;
 };
 

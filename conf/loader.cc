@@ -505,6 +505,7 @@ void readListener(const Table& t, Config& config, SourceMap& sources) {
     sub->duration("client_header", l.timeouts.client_header, kPositive);
     sub->duration("client_idle", l.timeouts.client_idle, kPositive);
     sub->duration("tunnel_idle", l.timeouts.tunnel_idle, kPositive);
+    sub->duration("request_body", l.timeouts.request_body, kMayBeZero);
   }
   if (auto sub = t.table("limits")) {
     sub->size("max_header_bytes", l.limits.max_header_bytes, kKiB, kMiB);

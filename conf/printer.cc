@@ -111,6 +111,7 @@ void writeListener(Writer& w, const ListenerConfig& l) {
   w.key("client_header", duration(l.timeouts.client_header));
   w.key("client_idle", duration(l.timeouts.client_idle));
   w.key("tunnel_idle", duration(l.timeouts.tunnel_idle));
+  w.key("request_body", duration(l.timeouts.request_body));
 
   w.table("listener.limits");
   w.key("max_header_bytes", size(l.limits.max_header_bytes));

@@ -45,6 +45,7 @@ constexpr SchemaKey kKeys[] = {
     {"listener.timeouts", "client_header", V},
     {"listener.timeouts", "client_idle", V},
     {"listener.timeouts", "tunnel_idle", V},
+    {"listener.timeouts", "request_body", V},
 
     {"listener.limits", "max_header_bytes", V},
     {"listener.limits", "max_body_bytes", V},

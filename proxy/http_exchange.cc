@@ -268,8 +268,25 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   PumpSource src{client_.transport(), in_, lc.timeouts.client_idle};
   PumpOptions opts;
   opts.max_payload = lc.limits.max_body_bytes;
-  PumpResult r = pumpBody(src, upstream_conn_->transport(), cfg.timeouts.idle, head_.body, left, opts);
+  PumpResult r;
+  bool body_late = false;
+  {
+    // [listener.timeouts] request_body bounds the whole body, from the head's arrival: a
+    // client trickling bytes just inside client_idle cannot hold the request forever.
+    std::optional<core::Timeout> whole;
+    if (lc.timeouts.request_body > Duration::zero()) {
+      whole.emplace(lc.timeouts.request_body - (Clock::now() - started_));
+    }
+    r = pumpBody(src, upstream_conn_->transport(), cfg.timeouts.idle, head_.body, left, opts);
+    body_late = whole && whole->expired();
+  }
   bytes_received_ += r.in_bytes;
+  if (body_late && !r.ok()) {
+    upstream_conn_.reset();
+    plan_.metrics->client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub_);
+    respondError(408, "request_body_timeout");
+    return Attempt::failed;
+  }
   switch (r.error) {
     case PumpError::none:
       request_body_done_ = true;

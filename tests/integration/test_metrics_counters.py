@@ -325,3 +325,35 @@ def test_endpoint_removed_by_reload_leaves_the_exposition_after_its_requests():
                              endpoint=a.address, code="200") == 3
             # Cluster-wide totals keep counting what b answered.
             assert lb.metric("greenlb_requests_total", listener="web", code="200") == 8
+
+
+def test_bytes_counters_are_exact_for_bodies_in_every_shape():
+    """Every byte a client sent (heads and bodies, whether a body came with its head, after
+    it, or chunked) and every byte it got back are counted exactly once."""
+    with Upstream("a") as up:
+        from greenlb_testlib import basic_config
+        text, port, _ = basic_config([up.address])
+        with Greenlb(text) as lb:
+            requests = [
+                [b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"],
+                # A small POST: the body comes in the same segment as its head.
+                [b"POST /sink HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 11\r\n\r\nhello world"],
+                # The body after its head.
+                [b"POST /sink HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\n", b"abcde"],
+                # Chunked, the first chunk with the head.
+                [b"POST /sink HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                 b"6\r\n world\r\n0\r\n\r\n"],
+            ]
+            sent = received = 0
+            for parts in requests:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                    for i, part in enumerate(parts):
+                        if i:
+                            time.sleep(0.05)
+                        s.sendall(part)
+                        sent += len(part)
+                    while chunk := s.recv(65536):
+                        received += len(chunk)
+            lb.wait_requests_finished(len(requests), listener="web")
+            assert lb.metric("greenlb_bytes_received_total", listener="web") == sent
+            assert lb.metric("greenlb_bytes_sent_total", listener="web") == received

@@ -10,7 +10,10 @@ desynchronised request here.
         up.errors()                # framing this parser refused: a desync on the proxy side
 
 Every complete request is answered `200` with the body `ok`; the connection stays open
-(keep-alive) unless the request said otherwise.
+(keep-alive) unless the request said otherwise. A test that scripts the answers instead
+passes `handler(sock, req, index)` (`index`: the request's number on its connection, from
+1), which writes whatever bytes it likes on `sock` (a well-formed response, a broken one,
+nothing) and returns True to read the next request on the connection, False to close it.
 """
 import re
 import socket
@@ -43,8 +46,14 @@ class Connection:
     closed: bool = False          # the proxy closed (or reset) it
 
 
+def ok(body=b"ok", extra=b""):
+    """A keep-alive 200 with `body` (and raw header lines `extra`), for handlers."""
+    return (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)) + extra + b"\r\n" + body
+
+
 class RecordingUpstream:
-    def __init__(self):
+    def __init__(self, handler=None):
+        self._handler = handler
         self._lock = threading.Lock()
         self._connections = []
         self._requests = []
@@ -62,9 +71,9 @@ class RecordingUpstream:
         return f"127.0.0.1:{self.port}"
 
     # --- what was seen ---
-    def requests(self):
+    def requests(self, method=None):
         with self._lock:
-            return list(self._requests)
+            return [r for r in self._requests if method is None or r.method == method]
 
     def errors(self):
         with self._lock:
@@ -88,6 +97,7 @@ class RecordingUpstream:
 
     def _serve(self, sock, conn):
         reader = _Reader(sock, conn)
+        index = 0
         try:
             while True:
                 req = Request(conn.index)
@@ -98,6 +108,11 @@ class RecordingUpstream:
                 self._read_request(reader, req)
                 with self._lock:
                     req.complete = True
+                index += 1
+                if self._handler is not None:
+                    if not self._handler(sock, req, index):
+                        return
+                    continue
                 sock.sendall(_RESPONSE)
                 if any(n.lower() == b"connection" and b"close" in v.lower() for n, v in req.headers):
                     return
