@@ -13,6 +13,7 @@
 #include "core/signals.h"
 #include "core/timeout.h"
 #include "proxy/admin_server.h"
+#include "proxy/history_sampler.h"
 #include "proxy/listener_socket.h"
 
 namespace greenlb::proxy {
@@ -58,6 +59,7 @@ Server::Server(std::shared_ptr<const conf::Config> config, ServerOptions options
 Server::~Server() {
   // Hub state first (pools and sockets live on the hubs' loops), then what it points into.
   admin_.reset();
+  history_.reset();
   hubs_.clear();
   generation_.reset();
   access_log_.reset();
@@ -186,9 +188,11 @@ bool Server::start(std::string* error) {
     *error = "cannot resolve admin address " + config_->admin.listen.str();
     return false;
   }
+  history_ = std::make_unique<HistorySampler>(*this);
   admin_ = AdminServer::start(*this, *admin_at, error);
   if (admin_ == nullptr) return false;
   publish(gen, std::move(fresh), {});
+  history_->start();  // its first round needs the generation in force
   onEveryHub([](HubContext& h) { h.startHousekeeping(); });
   return true;
 }
@@ -212,6 +216,7 @@ void Server::mainFiber() {
   drain();
   signals.kill();
   (void)signals.join();
+  history_->stop();
   for (const auto& up : generation_->upstreams) up->stop();
 }
 

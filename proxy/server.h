@@ -20,6 +20,7 @@
 namespace greenlb::proxy {
 
 class AdminServer;
+class HistorySampler;
 
 struct ServerOptions {
   std::string version;
@@ -59,6 +60,8 @@ class Server {
   // Re-reads the config file and applies it if valid (SIGHUP, POST /reload). Runs on a
   // hub-0 fiber; returns false with every error in `errors`.
   bool reload(std::vector<std::string>* errors);
+  // Hub 0: the status page's history, sampled once a second.
+  const HistorySampler& history() const { return *history_; }
   // Starts the graceful drain (SIGTERM) if not started; the main fiber finishes it.
   void requestDrain();
 
@@ -83,6 +86,7 @@ class Server {
   std::vector<std::unique_ptr<HubContext>> hubs_;
   std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<HistorySampler> history_;
   std::shared_ptr<Generation> generation_;
   std::atomic<uint64_t> generation_number_{0};
   std::atomic<int64_t> open_connections_{0};
