@@ -43,6 +43,10 @@ bool sameSocket(const conf::ListenerConfig& a, const conf::ListenerConfig& b) {
   return a.listen == b.listen && a.protocol == b.protocol;
 }
 
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const conf::Config> config, ServerOptions options)
@@ -316,7 +320,12 @@ bool Server::reload(std::vector<std::string>* errors) {
   } done{&reloading_};
   auto fail = [&](const std::string& why) {
     errors->push_back(why);
-    for (const auto& e : *errors) std::fprintf(stderr, "greenlb: reload failed: %s\n", e.c_str());
+    ReloadOutcome outcome{false, "", unixNow()};
+    for (const auto& e : *errors) {
+      std::fprintf(stderr, "greenlb: reload failed: %s\n", e.c_str());
+      outcome.errors += e + "\n";
+    }
+    last_reload_ = std::move(outcome);
     registry_->configReloaded(false);
     return false;
   };
@@ -367,6 +376,7 @@ bool Server::reload(std::vector<std::string>* errors) {
                          std::memory_order_relaxed);
   registry_->setPerEndpointMetrics(next.admin.per_endpoint_metrics);
   registry_->configReloaded(true);
+  last_reload_ = ReloadOutcome{true, "", unixNow()};
   std::fprintf(stderr, "greenlb: reloaded %s (generation %llu)\n", path.c_str(),
                static_cast<unsigned long long>(gen->number));
   return true;
