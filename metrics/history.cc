@@ -120,8 +120,7 @@ void History::beginRound(double monotonic, double unix) {
 
 bool History::record(HistoryKind kind, std::string_view scope, std::string_view name,
                      const HistoryReading& reading) {
-  auto it =
-      series_.find(std::tuple<HistoryKind, std::string_view, std::string_view>(kind, scope, name));
+  auto it = series_.find(KeyView(kind, scope, name));
   if (it == series_.end()) {
     if (series_.size() >= max_series_) {
       ++left_out_;

@@ -113,7 +113,18 @@ class History {
   static size_t bytesPerSeries(HistoryKind kind, size_t samples);
 
  private:
-  using Key = std::tuple<HistoryKind, std::string, std::string>;
+  using Key = std::tuple<HistoryKind, std::string, std::string>;  // kind, scope, name
+  using KeyView = std::tuple<HistoryKind, std::string_view, std::string_view>;
+  // Finds a series by views of its key: no strings are built to look one up.
+  struct KeyLess {
+    using is_transparent = void;
+    static KeyView view(const Key& k) { return {std::get<0>(k), std::get<1>(k), std::get<2>(k)}; }
+    static KeyView view(const KeyView& k) { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
 
   size_t samples_;
   size_t max_series_;
@@ -121,7 +132,7 @@ class History {
   double now_ = 0;
   double last_unix_ = 0;
   size_t left_out_ = 0;
-  std::map<Key, std::unique_ptr<HistorySeries>, std::less<>> series_;
+  std::map<Key, std::unique_ptr<HistorySeries>, KeyLess> series_;
   std::vector<const HistorySeries*> order_;
 };
 

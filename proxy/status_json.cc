@@ -50,15 +50,17 @@ void writeLastCheck(JsonWriter& w, const balancer::Endpoint& ep, core::TimePoint
 void writeDraining(JsonWriter& w, Server& server, const balancer::Upstream& up,
                    const balancer::EndpointSet& set) {
   w.key("draining_endpoints").beginArray();
-  for (auto& [address, m] : server.registry().endpointsOf(up.name())) {
+  for (const auto& alive : server.registry().endpointsOf(up.name())) {
+    const std::string& address = alive.first;
     bool member = std::any_of(set.endpoints.begin(), set.endpoints.end(),
                               [&](const auto& ep) { return ep->name() == address; });
     if (member) continue;
+    const metrics::EndpointMetrics& m = *alive.second;
     w.beginObject();
     w.key("address").value(address);
     w.key("state").value("draining");
-    w.key("in_flight").value(m->in_flight.load(std::memory_order_relaxed));
-    w.key("requests_total").value(totalOf(m->requests));
+    w.key("in_flight").value(m.in_flight.load(std::memory_order_relaxed));
+    w.key("requests_total").value(totalOf(m.requests));
     w.endObject();
   }
   w.endArray();
