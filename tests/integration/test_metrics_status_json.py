@@ -1,6 +1,7 @@
-"""What /status tells the status page (issue 20) beyond SPEC 5's minimum: each endpoint's
-state in one word with its latest health check and how long an ejection lasts, endpoints
-that left the configuration but still finish requests, and the latest reload's outcome."""
+"""What /status tells the status page (issue 20; docs/observability.md, "/status"): each
+endpoint's state in one word with its latest health check and how long an ejection lasts,
+endpoints that left the configuration but still finish requests, and the latest reload's
+outcome."""
 import threading
 
 from greenlb_testlib import Greenlb, Upstream, basic_config, free_port, http_get, wait_until
