@@ -1,6 +1,8 @@
 #include "metrics/history.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <span>
 
@@ -23,17 +25,21 @@ uint64_t growth(uint64_t now, uint64_t before) {
 }  // namespace
 
 void HistoryReading::addResponses(const StatusCounters& codes) {
-  codes.forEach([this](int code, uint64_t n) {
-    requests += n;
-    if (code >= 500 && code <= 599) errors += n;
-  });
+  requests += codes.total();
+  errors += codes.sum(500, 599);
 }
 
 void HistoryReading::addLatency(const Histogram& h) {
-  HistogramSnapshot s = h.snapshot();
-  if (latency.empty()) latency.assign(s.cumulative.size(), 0);
-  for (size_t i = 0; i < latency.size() && i < s.cumulative.size(); ++i) {
-    latency[i] += s.cumulative[i];
+  std::span<const double> bounds = h.upperBounds();
+  if (!std::equal(bounds.begin(), bounds.end(), std::begin(kLatencyBuckets),
+                  std::end(kLatencyBuckets))) {
+    return;
+  }
+  has_latency = true;
+  uint64_t running = 0;
+  for (size_t i = 0; i < kLatencySlots; ++i) {
+    running += h.bucketCount(i);
+    latency[i] += running;
   }
 }
 
@@ -87,14 +93,11 @@ void HistorySeries::observe(const HistoryReading& r, double now) {
     put(HistoryField::retries, static_cast<double>(growth(r.retries, last_.retries)) / dt);
     // Latency of the requests that ended during this round only: the buckets' growth.
     double p50 = std::numeric_limits<double>::quiet_NaN(), p99 = p50;
-    if (!r.latency.empty() && r.latency.size() == last_.latency.size()) {
-      std::vector<uint64_t> window(r.latency.size());
-      for (size_t i = 0; i < window.size(); ++i) window[i] = growth(r.latency[i], last_.latency[i]);
-      std::span<const double> bounds(kLatencyBuckets);
-      if (window.size() == bounds.size() + 1) {
-        p50 = histogramQuantile(0.5, bounds, window);
-        p99 = histogramQuantile(0.99, bounds, window);
-      }
+    if (r.has_latency && last_.has_latency) {
+      std::array<uint64_t, kLatencySlots> window;
+      for (size_t i = 0; i < kLatencySlots; ++i) window[i] = growth(r.latency[i], last_.latency[i]);
+      p50 = histogramQuantile(0.5, kLatencyBuckets, window);
+      p99 = histogramQuantile(0.99, kLatencyBuckets, window);
     }
     put(HistoryField::p50, p50);
     put(HistoryField::p99, p99);

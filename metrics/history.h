@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,18 +26,23 @@
 
 namespace greenlb::metrics {
 
-// What one series had counted at one moment: totals only grow, `level` is a gauge.
+// Latency buckets a reading keeps: kLatencyBuckets, then +Inf.
+inline constexpr size_t kLatencySlots = std::size(kLatencyBuckets) + 1;
+
+// What one series had counted at one moment: totals only grow, `level` is a gauge. Plain
+// values: a round allocates nothing (greenlb's hubs allocate nothing in steady state).
 struct HistoryReading {
   uint64_t requests = 0;
   uint64_t errors = 0;  // responses with a 5xx status
   uint64_t retries = 0;
-  // Cumulative latency bucket counts over kLatencyBuckets, then +Inf; empty: not read.
-  std::vector<uint64_t> latency;
+  bool has_latency = false;
+  std::array<uint64_t, kLatencySlots> latency{};  // cumulative bucket counts
   double level = 0;  // requests in flight; a listener's open connections
 
   // Adds every response and the 5xx ones of `codes` (summed over its hubs).
   void addResponses(const StatusCounters& codes);
-  // Adds a kLatencyBuckets histogram's buckets (summed over its hubs).
+  // Adds a kLatencyBuckets histogram's buckets (summed over its hubs); another histogram
+  // is ignored (its buckets would not add up).
   void addLatency(const Histogram& h);
 };
 

@@ -32,16 +32,11 @@ void HistorySampler::stop() {
 }
 
 void HistorySampler::run() {
-  // Start to start, so rounds stay a second apart however long one takes; a hub that fell
-  // behind by more than a round starts counting again from now rather than catching up.
-  core::TimePoint next = core::Clock::now() + kRound;
-  for (;;) {
-    core::TimePoint now = core::Clock::now();
-    if (next > now && !core::sleep(next - now).ok()) return;
-    sampleOnce();
-    next += kRound;
-    if (core::Clock::now() > next) next = core::Clock::now() + kRound;
-  }
+  // Always the same sleep, not "until the next whole second": the hub keeps a cache of
+  // libevent common timeouts keyed by duration, and ever-different durations would fill
+  // it (and allocate). Rounds drift by the microseconds a round takes; rates divide by the
+  // time that really passed, so they do not.
+  while (core::sleep(kRound).ok()) sampleOnce();
 }
 
 void HistorySampler::sampleOnce() {
