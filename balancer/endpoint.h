@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "balancer/last_check.h"
 #include "core/socket.h"
 #include "core/time.h"
 #include "metrics/families.h"
@@ -42,6 +43,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // unhealthy starts its slow-start ramp at `now`.
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   void setHealthy(bool h, core::TimePoint now);
+  // The latest active check's outcome (written by the health checker, read by /status).
+  LastCheck& lastCheck() { return last_check_; }
+  const LastCheck& lastCheck() const { return last_check_; }
 
   // Passive outlier ejection: out of rotation until `until`.
   bool ejectedAt(core::TimePoint now) const {
@@ -121,6 +125,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::atomic<uint32_t> ejections_{0};  // how many times ejected in a row (backoff)
   std::shared_ptr<metrics::EndpointMetrics> metrics_;
   std::unique_ptr<Slot[]> slots_;
+  LastCheck last_check_;  // cold: after the hot members
 };
 
 }  // namespace greenlb::balancer

@@ -111,6 +111,7 @@ void HealthChecker::run(Probe& probe) {
     ProbeResult r = probeEndpoint(ep, cfg, s.secure);
     if (r.cancelled || probe.stopped) return;
     core::TimePoint now = Clock::now();
+    ep.lastCheck().set(r.ok, r.ok ? std::string() : r.reason, now);
     if (r.ok) {
       ep.metrics().health_checks[metrics::index(metrics::CheckResult::success)].add(hub);
       failed = 0;

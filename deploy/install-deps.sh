@@ -13,6 +13,7 @@ test=(
   clang libclang-rt-14-dev
   python3 python3-pytest python3-h11 python3-websockets python3-prometheus-client python3-yaml
   curl openssl prometheus unzip chromium
+  fonts-dejavu-core  # the status page tests' screenshots: text in a known font, no tofu
 )
 
 wanted=("${build[@]}")

@@ -130,6 +130,17 @@ std::shared_ptr<EndpointMetrics> Registry::endpoint(const std::string& upstream,
   return fresh;
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> Registry::endpointsOf(
+    const std::string& upstream) const {
+  std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> out;
+  std::lock_guard lock(mu_);
+  for (auto it = endpoints_.lower_bound({upstream, ""});
+       it != endpoints_.end() && it->first.first == upstream; ++it) {
+    if (auto alive = it->second.lock()) out.emplace_back(it->first.second, std::move(alive));
+  }
+  return out;
+}
+
 void Registry::attachHubs(std::vector<core::Hub*> hubs) {
   std::lock_guard lock(mu_);
   for (core::Hub* hub : hubs) {

@@ -59,6 +59,10 @@ class Registry : public prometheus::Collectable {
   // from zero. While it is alive, asking again returns the same object.
   std::shared_ptr<EndpointMetrics> endpoint(const std::string& upstream,
                                             const std::string& address);
+  // The endpoints of `upstream` still alive (address, metrics), by address: those that
+  // left its membership and still finish requests are among them. Takes the mutex.
+  std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> endpointsOf(
+      const std::string& upstream) const;
 
   // [admin] per_endpoint_metrics: false drops every endpoint-labelled family from the
   // exposition. Counting goes on (the balancer reads in_flight).
@@ -74,6 +78,10 @@ class Registry : public prometheus::Collectable {
   // Counts a configuration reload by result; success also sets
   // greenlb_config_last_reload_success_timestamp_seconds to now. Any thread.
   void configReloaded(bool success);
+  uint64_t configReloads(bool success) const {
+    return reloads_[success ? 0 : 1].load(std::memory_order_relaxed);
+  }
+  double lastReloadSuccess() const { return last_reload_success_.load(std::memory_order_relaxed); }
 
   // Every family of the exposition: greenlb_* (this Collect), those registered with
   // prometheus(), then process_*. Families without samples are left out.

@@ -1,5 +1,6 @@
 #include "metrics/sharded.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -52,6 +53,28 @@ HistogramSnapshot Histogram::snapshot() const {
     s.sum += std::bit_cast<double>(cells_.at(hub, kSumWord).load(std::memory_order_relaxed));
   }
   return s;
+}
+
+uint64_t StatusCounters::sum(int first, int last) const {
+  first = std::max(first, kFirstStatus);
+  last = std::min(last, kLastStatus);
+  uint64_t n = 0;
+  for (size_t hub = 0; hub < cells_.hubs(); ++hub) {
+    for (int code = first; code <= last; ++code) {
+      n += cells_.at(hub, slotOf(code)).load(std::memory_order_relaxed);
+    }
+  }
+  return n;
+}
+
+uint64_t StatusCounters::total() const {
+  uint64_t n = 0;
+  for (size_t hub = 0; hub < cells_.hubs(); ++hub) {
+    for (size_t slot = 0; slot < kSlots; ++slot) {
+      n += cells_.at(hub, slot).load(std::memory_order_relaxed);
+    }
+  }
+  return n;
 }
 
 std::vector<uint64_t> StatusCounters::sums() const {

@@ -129,6 +129,9 @@ class Histogram {
   }
   HistogramSnapshot snapshot() const;
   std::span<const double> upperBounds() const { return bounds_; }
+  // One bucket's count over every hub, not cumulative (bucket upperBounds().size() is
+  // +Inf). Allocates nothing: the status page's history reads it every second.
+  uint64_t bucketCount(size_t bucket) const { return cells_.sum(kFirstBucketWord + bucket); }
 
  private:
   static constexpr size_t kSumWord = 0;
@@ -152,6 +155,11 @@ class StatusCounters {
   void add(size_t hub, int status) { detail::bump(cells_.at(hub, slotOf(status)), 1); }
   // Total for one code (kOtherStatus for the out-of-range slot).
   uint64_t value(int status) const { return cells_.sum(slotOf(status)); }
+  // Totals over every hub of the codes first..last (within 100..599), and of every slot,
+  // the out-of-range one included. They allocate nothing, unlike forEach: the status
+  // page's history reads them every second.
+  uint64_t sum(int first, int last) const;
+  uint64_t total() const;
   // Calls visit(int code, uint64_t total) for each code with a non-zero total, ascending,
   // the out-of-range slot (code kOtherStatus) last.
   template <class F>

@@ -1,11 +1,15 @@
 #include "proxy/admin_server.h"
 
+#include <charconv>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/timeout.h"
 #include "metrics/exposition.h"
 #include "proxy/buffer_pool.h"
+#include "proxy/history_json.h"
+#include "proxy/history_sampler.h"
 #include "proxy/http/request_parser.h"
 #include "proxy/server.h"
 #include "proxy/status_json.h"
@@ -42,6 +46,18 @@ std::string_view reason(int status) {
 std::string_view pathOf(std::string_view target) {
   size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+// /status/history?seconds=N: the newest N samples (the page polls a few each second);
+// absent or invalid, all of them.
+size_t secondsParam(std::string_view target) {
+  size_t at = target.find("?seconds=");
+  if (at == std::string_view::npos) at = target.find("&seconds=");
+  if (at == std::string_view::npos) return SIZE_MAX;
+  std::string_view digits = target.substr(at + 9);
+  size_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  return ec == std::errc() && end != digits.data() ? n : SIZE_MAX;
 }
 
 }  // namespace
@@ -142,6 +158,9 @@ void AdminServer::serve(core::Stream conn) {
       } else if (path == "/status" && get) {
         reply.body = statusJson(server_, server_.version());
         reply.content_type = "application/json";
+      } else if (path == "/status/history" && get) {
+        reply.body = historyJson(server_.history().history(), secondsParam(head.target));
+        reply.content_type = "application/json";
       } else if (path == "/" && get) {
         reply.body = std::string(statusPageHtml());
         reply.content_type = "text/html; charset=utf-8";
@@ -162,12 +181,12 @@ void AdminServer::serve(core::Stream conn) {
           }
         }
       } else if (path == "/metrics" || path == "/healthz" || path == "/readyz" ||
-                 path == "/status" || path == "/") {
+                 path == "/status" || path == "/status/history" || path == "/") {
         reply.status = 405;
         reply.body = "method not allowed\n";
       } else {
         reply.status = 404;
-        reply.body = "not found: try /metrics /healthz /readyz /status /\n";
+        reply.body = "not found: try /metrics /healthz /readyz /status /status/history /\n";
       }
       // Keep what the client pipelined after this request.
       in.erase(0, consumed);

@@ -13,6 +13,7 @@
 #include "core/signals.h"
 #include "core/timeout.h"
 #include "proxy/admin_server.h"
+#include "proxy/history_sampler.h"
 #include "proxy/listener_socket.h"
 
 namespace greenlb::proxy {
@@ -42,6 +43,10 @@ bool sameSocket(const conf::ListenerConfig& a, const conf::ListenerConfig& b) {
   return a.listen == b.listen && a.protocol == b.protocol;
 }
 
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const conf::Config> config, ServerOptions options)
@@ -58,6 +63,7 @@ Server::Server(std::shared_ptr<const conf::Config> config, ServerOptions options
 Server::~Server() {
   // Hub state first (pools and sockets live on the hubs' loops), then what it points into.
   admin_.reset();
+  history_.reset();
   hubs_.clear();
   generation_.reset();
   access_log_.reset();
@@ -186,9 +192,11 @@ bool Server::start(std::string* error) {
     *error = "cannot resolve admin address " + config_->admin.listen.str();
     return false;
   }
+  history_ = std::make_unique<HistorySampler>(*this);
   admin_ = AdminServer::start(*this, *admin_at, error);
   if (admin_ == nullptr) return false;
   publish(gen, std::move(fresh), {});
+  history_->start();  // its first round needs the generation in force
   onEveryHub([](HubContext& h) { h.startHousekeeping(); });
   return true;
 }
@@ -212,6 +220,7 @@ void Server::mainFiber() {
   drain();
   signals.kill();
   (void)signals.join();
+  history_->stop();
   for (const auto& up : generation_->upstreams) up->stop();
 }
 
@@ -311,7 +320,12 @@ bool Server::reload(std::vector<std::string>* errors) {
   } done{&reloading_};
   auto fail = [&](const std::string& why) {
     errors->push_back(why);
-    for (const auto& e : *errors) std::fprintf(stderr, "greenlb: reload failed: %s\n", e.c_str());
+    ReloadOutcome outcome{false, "", unixNow()};
+    for (const auto& e : *errors) {
+      std::fprintf(stderr, "greenlb: reload failed: %s\n", e.c_str());
+      outcome.errors += e + "\n";
+    }
+    last_reload_ = std::move(outcome);
     registry_->configReloaded(false);
     return false;
   };
@@ -362,6 +376,7 @@ bool Server::reload(std::vector<std::string>* errors) {
                          std::memory_order_relaxed);
   registry_->setPerEndpointMetrics(next.admin.per_endpoint_metrics);
   registry_->configReloaded(true);
+  last_reload_ = ReloadOutcome{true, "", unixNow()};
   std::fprintf(stderr, "greenlb: reloaded %s (generation %llu)\n", path.c_str(),
                static_cast<unsigned long long>(gen->number));
   return true;

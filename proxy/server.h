@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,14 @@
 namespace greenlb::proxy {
 
 class AdminServer;
+class HistorySampler;
+
+// The latest reload attempt (SIGHUP or POST /reload), shown by /status and the status page.
+struct ReloadOutcome {
+  bool ok = false;
+  std::string errors;  // one per line when it failed
+  double at = 0;       // Unix seconds
+};
 
 struct ServerOptions {
   std::string version;
@@ -59,6 +68,10 @@ class Server {
   // Re-reads the config file and applies it if valid (SIGHUP, POST /reload). Runs on a
   // hub-0 fiber; returns false with every error in `errors`.
   bool reload(std::vector<std::string>* errors);
+  // Hub 0: the latest reload attempt, none before the first.
+  const std::optional<ReloadOutcome>& lastReload() const { return last_reload_; }
+  // Hub 0: the status page's history, sampled once a second.
+  const HistorySampler& history() const { return *history_; }
   // Starts the graceful drain (SIGTERM) if not started; the main fiber finishes it.
   void requestDrain();
 
@@ -83,6 +96,7 @@ class Server {
   std::vector<std::unique_ptr<HubContext>> hubs_;
   std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<HistorySampler> history_;
   std::shared_ptr<Generation> generation_;
   std::atomic<uint64_t> generation_number_{0};
   std::atomic<int64_t> open_connections_{0};
@@ -92,6 +106,7 @@ class Server {
   core::Event drain_requested_;
   bool reloading_ = false;    // hub 0
   bool hup_pending_ = false;  // hub 0: a SIGHUP reload waits for the running one
+  std::optional<ReloadOutcome> last_reload_;  // hub 0
   int exit_code_ = 0;
   std::string startup_error_;
   core::TimePoint last_accept_warning_{};

@@ -1,6 +1,7 @@
-// The admin listener's HTML status page: self-contained (no CDN, works offline), it polls
-// /status every two seconds and shows listeners, upstreams and endpoints with their health
-// and request rates (computed from the change in the totals between polls).
+// The admin listener's status page at / (docs/observability.md, "Status page"): one
+// self-contained HTML document (no CDN, works offline) whose script polls /status and
+// /status/history once a second and draws the last 15 minutes. Its sources are the files
+// in status_page/, inlined into one document at build time.
 #pragma once
 
 #include <string_view>

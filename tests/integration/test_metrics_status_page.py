@@ -1,64 +1,29 @@
-"""The admin listener's status page (`/`) in headless Chromium: its script loads /status and
-fills the tables; a screenshot of the page is taken (issue 6). Skipped only when Chromium is
-not installed (tests/run.sh installs Debian's chromium)."""
-import html.parser
-import re
-import shutil
-import subprocess
-import tempfile
+"""The admin listener's status page (`/`) in headless Chromium against a greenlb under
+traffic, with one endpoint failing its active health check and one ejected as an outlier
+(issue 20): the page shows every endpoint's state in words, rates from the history on its
+very first poll, non-empty charts, and a screenshot is kept under the build directory
+(test-artefacts/). Skipped only when Chromium is not installed (tests/run.sh installs it).
+"""
+import http.server
+import json
+import struct
+import threading
 
 import pytest
 
-from greenlb_testlib import Greenlb, Upstream, free_port, http_get, wait_until
+import dom_tree
+import headless_chromium
+from greenlb_testlib import Greenlb, LoadRun, Upstream, artefact, free_port, wait_until
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
-
-
-class TableRows(html.parser.HTMLParser):
-    """The text of every <td> of every body row, per table id."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables, self.table, self.row, self.cell = {}, None, None, None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.table = self.tables.setdefault(dict(attrs).get("id"), [])
-        elif tag == "tr" and self.table is not None:
-            self.row = []
-        elif tag == "td" and self.row is not None:
-            self.cell = ""
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self.cell is not None:
-            self.row.append(self.cell.strip())
-            self.cell = None
-        elif tag == "tr" and self.row is not None:
-            if self.row:  # header rows have <th> only
-                self.table.append(self.row)
-            self.row = None
-        elif tag == "table":
-            self.table = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell += data
-
-
-def chromium(*args, timeout=90):
-    with tempfile.TemporaryDirectory(prefix="greenlb-chromium-") as profile:
-        return subprocess.run(
-            [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900",
-             "--virtual-time-budget=5000", *args],
-            capture_output=True, timeout=timeout, check=False)
+pytestmark = pytest.mark.skipif(headless_chromium.CHROMIUM is None,
+                                reason="chromium not installed")
 
 
 @pytest.fixture(scope="module")
 def lb():
     dead = f"127.0.0.1:{free_port()}"  # refuses connections: ejected after one failure
-    with Upstream("a") as a, Upstream("b") as b:
+    with Upstream("a") as a, Upstream("b") as b, Upstream("sick") as sick:
+        sick.set_health(False)  # its /healthz answers 503
         web, admin = free_port(), free_port()
         text = f"""
 [global]
@@ -80,7 +45,10 @@ upstream = "app"
 
 [[upstream]]
 name = "app"
-endpoints = ["{a.address}", {{ address = "{b.address}", weight = 3 }}]
+endpoints = ["{a.address}", {{ address = "{b.address}", weight = 3 }}, "{sick.address}"]
+  [upstream.health]
+  path = "/healthz"
+  interval = "500ms"
 
 [[upstream]]
 name = "api"
@@ -90,54 +58,167 @@ endpoints = ["{a.address}", "{dead}"]
   ejection = "5m"
 """
         with Greenlb(text) as lb:
-            for _ in range(8):
-                assert http_get(web, "/")[0] == 200
-                assert http_get(web, "/api/x")[0] == 200  # retried away from the dead one
+            paths = iter(range(1 << 62))
+            load = LoadRun(web, path=lambda: "/api/x" if next(paths) % 3 == 0 else "/",
+                           threads=2, pause=0.005).start()
+            try:
+                def endpoint(upstream, address):
+                    up = next(u for u in lb.status()["upstreams"] if u["name"] == upstream)
+                    return next(e for e in up["endpoints"] if e["address"] == address)
 
-            def dead_ejected():
-                api = next(u for u in lb.status()["upstreams"] if u["name"] == "api")
-                return any(e["address"] == dead and e["ejected_until"] is not None
-                           for e in api["endpoints"])
+                wait_until(lambda: endpoint("app", sick.address)["state"] == "down",
+                           what="the sick endpoint down by its health check")
+                wait_until(lambda: endpoint("api", dead)["state"] == "ejected",
+                           what="the dead endpoint ejected")
 
-            wait_until(dead_ejected, what="the dead endpoint ejected")
-            lb.addresses = {"a": a.address, "b": b.address, "dead": dead}
-            yield lb
+                def history_has_traffic():
+                    h = json.loads(lb.admin_get("/status/history?seconds=3")[2])
+                    return any(v for v in h["listeners"][0]["requests_per_second"])
+
+                wait_until(history_has_traffic, what="a history sample with requests")
+                lb.addresses = {"a": a.address, "b": b.address, "sick": sick.address,
+                                "dead": dead}
+                yield lb
+            finally:
+                load.stop()
 
 
-def test_the_page_fills_its_tables_from_status(lb):
-    url = f"http://127.0.0.1:{lb.admin_port}/"
-    run = chromium("--dump-dom", url)
-    dom = run.stdout.decode(errors="replace")
+def page_url(lb):
+    return f"http://127.0.0.1:{lb.admin_port}/"
+
+
+def dump(url, budget_ms):
+    """The page's DOM after `budget_ms` of virtual time (network waits do not count)."""
+    run = headless_chromium.run("--window-size=1200,900", f"--virtual-time-budget={budget_ms}",
+                                "--dump-dom", url)
     assert run.returncode == 0, run.stderr.decode(errors="replace")[-2000:]
-    parser = TableRows()
-    parser.feed(dom)
-    upstreams = parser.tables.get("upstreams")
-    assert upstreams, dom[-3000:]
-    # upstream, balance, endpoint, state, weight, in flight, requests/s
-    rows = {(r[0], r[2]): r for r in upstreams}
+    return dom_tree.parse(run.stdout.decode(errors="replace"))
+
+
+def endpoint_rows(dom):
+    """{(upstream, address): <tr>} of every endpoint table."""
+    rows = {}
+    for card in dom.find_all("div", cls="upstream"):
+        for row in card.find("table", cls="endpoints").find_all("tr"):
+            if "data-state" in row.attrs:
+                rows[(card.attrs["data-key"], row.attrs["data-key"])] = row
+    return rows
+
+
+def cell(row, cls):
+    return row.find("td", cls=cls).text().strip()
+
+
+def figures(card):
+    """{"requests/s": "12.3", ...}: a card's figures, label to value."""
+    out = {}
+    for span in card.find("div", cls="figures").find_all("span"):
+        value = span.find("b")
+        out[span.text()[:-len(value.text())].strip()] = value.text()
+    return out
+
+
+def rate(text):
+    """A rate as the page writes it ("12.5", "1.2k"); ValueError for "–" (no sample)."""
+    return float(text[:-1]) * 1000 if text.endswith("k") else float(text)
+
+
+def points(svg):
+    return int(svg.attrs.get("data-points", "0"))
+
+
+def test_first_poll_shows_states_rates_and_charts(lb):
+    # Less virtual time than one poll interval: what the page shows after its first poll.
+    dom = dump(page_url(lb), budget_ms=400)
+    assert dom.find("body").attrs.get("data-polls") == "1", "not exactly one poll"
     addr = lb.addresses
-    assert set(rows) == {("app", addr["a"]), ("app", addr["b"]), ("api", addr["a"]),
-                         ("api", addr["dead"])}
-    assert rows[("app", addr["a"])][1:5] == ["round_robin", addr["a"], "up", "1"]
-    assert rows[("app", addr["b"])][3:5] == ["up", "3"]
-    assert rows[("api", addr["a"])][3] == "up"
-    assert rows[("api", addr["dead"])][3] == "ejected"
-    (listener,) = parser.tables["listeners"]
-    assert listener[:3] == ["web", f"127.0.0.1:{lb.port('web')}", "http"]
-    assert [r[0] for r in parser.tables["hubs"]] == ["0", "1"]
-    assert "generation 1" in dom
-    # The page's own script holds the words "cannot load /status": look at what it shows.
-    shown = re.search(r'<div id="error">(.*?)</div>', dom, re.S)
-    assert shown is not None and shown.group(1).strip() == "", shown and shown.group(1)
+    rows = endpoint_rows(dom)
+    assert set(rows) == {("app", addr["a"]), ("app", addr["b"]), ("app", addr["sick"]),
+                         ("api", addr["a"]), ("api", addr["dead"])}
+    states = {k: r.attrs["data-state"] for k, r in rows.items()}
+    assert states[("app", addr["a"])] == states[("app", addr["b"])] == "up"
+    assert states[("app", addr["sick"])] == "down"
+    assert states[("api", addr["dead"])] == "ejected"
+    # The state is said in words, not only in colour; and why, and until when.
+    assert cell(rows[("app", addr["a"])], "state") == "✓ UP"
+    sick = rows[("app", addr["sick"])]
+    assert cell(sick, "state") == "✗ DOWN: health check failed (status 503)"
+    assert cell(sick, "check").startswith("failed: status 503")
+    assert cell(rows[("app", addr["a"])], "check").startswith("passed")
+    assert cell(rows[("api", addr["dead"])], "state").startswith("◷ EJECTED: back in 4m")
+    assert cell(rows[("api", addr["dead"])], "check") == "no active checks"
+    assert cell(rows[("app", addr["b"])], "weight") == "3"
+
+    # Rates come from the history: numbers on the first poll, not "–" until a second one.
+    (web,) = dom.find_all("div", cls="listener")
+    assert rate(figures(web)["requests/s"]) >= 0
+    app = dom.find("div", cls="upstream", data_key="app")
+    for label in ("requests/s", "5xx/s", "retries/s"):
+        assert rate(figures(app)[label]) >= 0, label
+    assert rate(cell(rows[("app", addr["sick"])], "rps")) == 0  # no traffic while down
+
+    # Charts drawn from the history: the listener's, each upstream's traffic and latency,
+    # and the sparklines of the endpoints that take traffic.
+    assert points(web.find("svg", cls="chart")) > 0
+    for card in dom.find_all("div", cls="upstream"):
+        traffic, latency = card.find_all("svg", cls="chart")
+        assert points(traffic) > 0 and points(latency) > 0, card.attrs["data-key"]
+        assert traffic.find("path", data_series="requests").attrs["d"].count("L") > 0
+    for key in (("app", addr["a"]), ("app", addr["b"]), ("api", addr["a"])):
+        assert points(rows[key].find("svg", cls="spark")) > 0, key
+
+    assert "hidden" in dom.by_id("http2").attrs  # no "http2" in /status yet
+    assert [r.find("td").text() for r in dom.by_id("hubs").find("tbody").find_all("tr")] == \
+        ["0", "1"]
+    assert "generation 1" in dom.by_id("reload").text()
+    assert dom.by_id("link").text() == "● live"
+    assert "hidden" in dom.by_id("banner").attrs
 
 
-def test_screenshot_shows_the_page(lb, tmp_path):
-    shot = tmp_path / "status.png"
-    run = chromium(f"--screenshot={shot}", f"http://127.0.0.1:{lb.admin_port}/")
+def test_screenshot_is_kept_as_an_artefact(lb):
+    shot = artefact("status-page.png")
+    shot.unlink(missing_ok=True)
+    run = headless_chromium.run("--window-size=1200,1400", "--virtual-time-budget=3000",
+                                f"--screenshot={shot}", page_url(lb))
     assert run.returncode == 0, run.stderr.decode(errors="replace")[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (1200, 900)
-    # A blank 1200x900 PNG compresses to a few KiB; text and tables take far more.
-    assert len(data) > 20_000, len(data)
+    assert struct.unpack(">II", data[16:24]) == (1200, 1400)
+    # A blank page compresses to a few KiB; text, tables and charts take far more.
+    assert len(data) > 40_000, len(data)
+
+
+def test_http2_section_appears_when_status_has_it(lb):
+    """The place kept for HTTP/2: /status as greenlb serves it plus an "http2" object,
+    served with the page by a stand-in on loopback."""
+    status = lb.status()
+    status["http2"] = {"listeners": [{"name": "web", "connections_active": 2,
+                                      "streams_active": 7}]}
+    answers = {"/": ("text/html", lb.admin_get("/")[2]),
+               "/status": ("application/json", json.dumps(status).encode()),
+               "/status/history": ("application/json", lb.admin_get("/status/history")[2])}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            kind, body = answers[self.path.split("?")[0]]
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        dom = dump(f"http://127.0.0.1:{server.server_address[1]}/", budget_ms=400)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    section = dom.by_id("http2")
+    assert "hidden" not in section.attrs
+    assert [c.text() for c in section.find("tbody").find("tr").find_all("td")] == ["web", "2", "7"]

@@ -23,6 +23,14 @@ GREENLB_BIN = os.environ.get("GREENLB_BIN", str(ROOT / "build" / "greenlb"))
 SUPPORT = pathlib.Path(__file__).resolve().parent
 
 
+def artefact(name):
+    """Where a test keeps a file for people to look at (a screenshot): $GREENLB_ARTEFACTS
+    (ctest sets it to <build dir>/test-artefacts), else build/test-artefacts."""
+    folder = pathlib.Path(os.environ.get("GREENLB_ARTEFACTS") or ROOT / "build" / "test-artefacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def free_port():
     """A port nothing listens on right now (the kernel's choice for an ephemeral bind)."""
     with socket.socket() as s:

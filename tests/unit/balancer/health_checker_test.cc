@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "balancer/health_probe.h"
@@ -138,6 +139,7 @@ TEST(HealthChecker, FallAndRiseOnRealHubs) {
   cfg.health = hc;
   bool initially_up = false, went_down = false, came_back = false;
   uint64_t failures_when_down = 0;
+  std::optional<LastCheck::Outcome> check_when_down, check_when_up;
   h.run([&] {
     TestServer s;
     Upstream up(cfg, h.registry, h.hubs);
@@ -151,10 +153,12 @@ TEST(HealthChecker, FallAndRiseOnRealHubs) {
     went_down = !a.healthy();
     failures_when_down =
         a.metrics().health_checks[metrics::index(metrics::CheckResult::failure)].value();
+    check_when_down = a.lastCheck().get();
     EXPECT_EQ(a.metrics().up.load(), 0);
     s.status = 200;
     for (int i = 0; i < 400 && !a.healthy(); ++i) (void)core::sleep(5ms);
     came_back = a.healthy();
+    check_when_up = a.lastCheck().get();
     EXPECT_EQ(a.metrics().up.load(), 1);
     up.stop();
   });
@@ -162,6 +166,13 @@ TEST(HealthChecker, FallAndRiseOnRealHubs) {
   EXPECT_TRUE(went_down);
   EXPECT_GE(failures_when_down, 3u);  // not down before `fall` failures in a row
   EXPECT_TRUE(came_back);
+  // The status page says why it went down.
+  ASSERT_TRUE(check_when_down.has_value());
+  EXPECT_FALSE(check_when_down->ok);
+  EXPECT_EQ(check_when_down->reason, "status 500");
+  ASSERT_TRUE(check_when_up.has_value());
+  EXPECT_TRUE(check_when_up->ok);
+  EXPECT_EQ(check_when_up->reason, "");
 }
 
 TEST(HealthChecker, AFirstFailedCheckTakesTheEndpointOutAtOnce) {

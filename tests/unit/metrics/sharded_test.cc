@@ -82,6 +82,9 @@ TEST(Histogram, BucketsSumAndCountAreExact) {
   EXPECT_EQ(s.cumulative, (std::vector<uint64_t>{2, 4, 5, 6}));
   EXPECT_EQ(s.count, 6u);
   EXPECT_EQ(s.sum, 15.0);
+  EXPECT_EQ(h.bucketCount(0), 2u);  // not cumulative
+  EXPECT_EQ(h.bucketCount(2), 1u);
+  EXPECT_EQ(h.bucketCount(3), 1u);  // +Inf
 }
 
 TEST(Histogram, SumsEveryHubsObservationsExactly) {
@@ -139,6 +142,11 @@ TEST(StatusCounters, CountsExactCodesAndVisitsOnlyThoseSeen) {
   EXPECT_EQ(s.value(200), 3u);
   EXPECT_EQ(s.value(StatusCounters::kOtherStatus), 3u);
   EXPECT_EQ(s.value(500), 0u);
+  // Ranges and the grand total (the "other" slot included), over both hubs.
+  EXPECT_EQ(s.total(), 9u);
+  EXPECT_EQ(s.sum(500, 599), 1u);
+  EXPECT_EQ(s.sum(200, 499), 4u);
+  EXPECT_EQ(s.sum(0, 1000), 6u);  // clamped to 100..599: the other slot is not a code
 }
 
 TEST(StatusCounters, SumsEveryHubsAddsExactly) {
