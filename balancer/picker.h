@@ -71,7 +71,4 @@ class Picker {
   virtual int pick(const EndpointSet& set, const PickContext& ctx, const Filter& filter) = 0;
 };
 
-// The policy of `balance` for hub `hub`; `seed` decorrelates the hubs' random choices.
-std::unique_ptr<Picker> makePicker(conf::Balance balance, size_t hub, uint64_t seed);
-
 }  // namespace greenlb::balancer

@@ -4,8 +4,9 @@
 #include <cstdio>
 
 #include "balancer/dns_discovery.h"
+#include "balancer/hash_key.h"
 #include "balancer/health_checker.h"
-#include "balancer/maglev.h"
+#include "balancer/policies.h"
 #include "core/timeout.h"
 
 namespace greenlb::balancer {
@@ -15,6 +16,7 @@ using core::Clock;
 Upstream::Upstream(conf::UpstreamConfig config, metrics::Registry& registry,
                    std::vector<core::Hub*> hubs, core::ResolverOptions resolver)
     : config_(std::move(config)),
+      needs_(conf::needsOf(config_)),
       registry_(registry),
       metrics_(&registry.upstream(config_.name)),
       hubs_(std::move(hubs)),
@@ -78,9 +80,7 @@ std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
 void Upstream::setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bool hubs_running) {
   auto set = std::make_shared<EndpointSet>();
   set->endpoints = std::move(endpoints);
-  if (config_.balance == conf::Balance::maglev) {
-    set->maglev = std::make_shared<const MaglevTable>(set->endpoints);
-  }
+  preparePolicy(config_.balance, *set);
   std::shared_ptr<const EndpointSet> previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -109,6 +109,19 @@ void Upstream::applyOnHub(HubState& hs, std::shared_ptr<const EndpointSet> set) 
   if (hs.set->version > set->version) return;  // an older update arriving late
   hs.set = std::move(set);
   hs.picker->reset(*hs.set);
+}
+
+void Upstream::hashInto(const RequestView& request, PickContext& ctx) const {
+  char ip[64];
+  std::string_view client_ip;
+  if (request.peer != nullptr) client_ip = {ip, request.peer->ipText(ip, sizeof ip)};
+  auto header = [&request](std::string_view name) {
+    return request.header != nullptr ? request.header(request.request, name) : std::string_view();
+  };
+  if (auto h = hashKey(config_.hash, client_ip, request.target, header)) {
+    ctx.hash = *h;
+    ctx.has_hash = true;
+  }
 }
 
 std::shared_ptr<const EndpointSet> Upstream::snapshot() const {

@@ -1,6 +1,9 @@
 #include "conf/config.h"
 
 #include <algorithm>
+#include <iterator>
+
+#include "conf/policy_table.h"
 
 namespace greenlb::conf {
 
@@ -39,19 +42,7 @@ std::string_view toString(Protocol p) {
 }
 
 std::string_view toString(Balance b) {
-  switch (b) {
-    case Balance::round_robin:
-      return "round_robin";
-    case Balance::least_conn:
-      return "least_conn";
-    case Balance::p2c:
-      return "p2c";
-    case Balance::random:
-      return "random";
-    case Balance::maglev:
-      return "maglev";
-  }
-  return "?";
+  return static_cast<size_t>(b) < std::size(kPolicies) ? policyOf(b).name : "?";
 }
 
 std::string_view toString(LogFormat f) {
@@ -75,19 +66,7 @@ std::string_view toString(TlsVersion v) {
 }
 
 std::string_view toString(HashKey k) {
-  switch (k) {
-    case HashKey::none:
-      return "none";
-    case HashKey::client_ip:
-      return "client_ip";
-    case HashKey::header:
-      return "header";
-    case HashKey::cookie:
-      return "cookie";
-    case HashKey::path:
-      return "path";
-  }
-  return "?";
+  return static_cast<size_t>(k) < std::size(kHashKeys) ? hashKeyOf(k).name : "?";
 }
 
 }  // namespace greenlb::conf

@@ -11,6 +11,7 @@
 
 #include "conf/diagnostics.h"
 #include "conf/paths.h"
+#include "conf/policy_table.h"
 #include "conf/schema.h"
 #include "conf/source_map.h"
 #include "conf/suggest.h"
@@ -22,8 +23,12 @@ namespace greenlb::conf {
 namespace {
 
 constexpr std::array kProtocols{Protocol::http, Protocol::tcp};
-constexpr std::array kBalances{Balance::round_robin, Balance::least_conn, Balance::p2c,
-                               Balance::random, Balance::maglev};
+// The policies of conf/policy_table.h, in its order (the order messages list them in).
+constexpr auto kBalances = [] {
+  std::array<Balance, std::size(kPolicies)> out{};
+  for (size_t i = 0; i < out.size(); ++i) out[i] = kPolicies[i].balance;
+  return out;
+}();
 constexpr std::array kLogFormats{LogFormat::json, LogFormat::combined};
 constexpr std::array kTlsVersions{TlsVersion::v1_2, TlsVersion::v1_3};
 

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <random>
 
-#include "balancer/hash_key.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/access_log.h"
@@ -14,6 +13,7 @@
 #include "proxy/http/error_response.h"
 #include "proxy/http/head_writer.h"
 #include "proxy/http/response_parser.h"
+#include "proxy/http_request_view.h"
 #include "proxy/hub_context.h"
 #include "proxy/listener_socket.h"
 #include "proxy/timed_io.h"
@@ -122,15 +122,7 @@ bool HttpExchange::run() {
 bool HttpExchange::forward(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
   balancer::PickContext ctx;
-  if (cfg.balance == conf::Balance::maglev) {
-    char ip[64];
-    std::string_view client_ip(ip, client_.peer().ipText(ip, sizeof ip));
-    auto header = [this](std::string_view name) { return headerValue(head_, name); };
-    if (auto h = balancer::hashKey(cfg.hash, client_ip, head_.target, header)) {
-      ctx.hash = *h;
-      ctx.has_hash = true;
-    }
-  }
+  up.computeHashKey(httpRequestView(client_.peer(), head_), ctx);
   balancer::RetryBudget::Request budget(up.retryBudget(), hub_);
   uint32_t retries = 0;
   bool fresh_only = false;
