@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace greenlb::conf {
@@ -50,6 +51,7 @@ struct AdminConfig {
 };
 
 enum class LogFormat { json, combined };
+inline constexpr std::string_view kLogFormatNames[] = {"json", "combined"};  // by LogFormat
 
 struct AccessLogConfig {
   std::string path = "stdout";  // "stdout", "off", or an absolute file path
@@ -58,7 +60,9 @@ struct AccessLogConfig {
 };
 
 enum class Protocol { http, tcp };
+inline constexpr std::string_view kProtocolNames[] = {"http", "tcp"};  // by Protocol
 enum class TlsVersion { v1_2, v1_3 };
+inline constexpr std::string_view kTlsVersionNames[] = {"1.2", "1.3"};  // by TlsVersion
 
 struct ListenerTimeouts {
   Duration client_header = 10s;
@@ -107,7 +111,7 @@ struct ListenerConfig {
   bool operator==(const ListenerConfig&) const = default;
 };
 
-enum class Balance { round_robin, least_conn, p2c, random, maglev };
+enum class Balance { round_robin, least_conn, p2c, random, maglev };  // conf/policy_table.h
 
 struct EndpointConfig {
   Address address;
@@ -115,7 +119,7 @@ struct EndpointConfig {
   bool operator==(const EndpointConfig&) const = default;
 };
 
-enum class HashKey { none, client_ip, header, cookie, path };
+enum class HashKey { none, client_ip, header, cookie, path };  // conf/policy_table.h
 
 struct HashConfig {
   HashKey key = HashKey::none;

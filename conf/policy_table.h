@@ -10,6 +10,7 @@
 // see docs/balancing.md, "Adding a policy".
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -43,6 +44,13 @@ inline constexpr PolicyInfo kPolicies[] = {
     {Balance::random, "random", false},
     {Balance::maglev, "maglev", true},
 };
+
+// The `balance` values, by Balance.
+inline constexpr auto kBalanceNames = [] {
+  std::array<std::string_view, std::size(kPolicies)> names{};
+  for (size_t i = 0; i < names.size(); ++i) names[i] = kPolicies[i].name;
+  return names;
+}();
 
 struct HashKeyInfo {
   HashKey key;
