@@ -109,7 +109,7 @@ bool HttpExchange::run() {
   upstream_ = gen_.upstreams[static_cast<size_t>(index)].get();
   if (head_.body == http::BodyKind::content_length && lc.limits.max_body_bytes != 0 &&
       head_.content_length > lc.limits.max_body_bytes) {
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
     respondError(413, "body_too_large");
     finish();
     return false;
@@ -137,7 +137,7 @@ bool HttpExchange::forward(balancer::Upstream& up) {
       if (ep == nullptr) {
         auto reason = why == balancer::PickFailure::limits ? metrics::Unavailable::limits
                                                            : metrics::Unavailable::no_healthy;
-        up.metrics().unavailable[static_cast<size_t>(reason)].add(hub_);
+        up.metrics().unavailable[metrics::index(reason)].add(hub_);
         return respondError(503, why == balancer::PickFailure::limits ? "upstream_limits"
                                                                       : "no_healthy_endpoint");
       }
@@ -223,7 +223,7 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up, balancer::En
     if (!st.ok()) {
       if (st.error().cancelled()) return fail(false, false, 502, "cancelled");
       ep.metrics().connect_failures.add(hub_);
-      if (timed_out) up.metrics().timeouts[static_cast<size_t>(TimeoutKind::connect)].add(hub_);
+      if (timed_out) up.metrics().timeouts[metrics::index(TimeoutKind::connect)].add(hub_);
       up.reportFailure(ep, Clock::now());
       // A connect failure is always retryable: nothing was sent (SPEC 3).
       return fail(can_retry, cfg.retry.on_connect_failure, 502,
@@ -272,7 +272,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
   fi.default_host = ep.name();
   size_t n = http::writeUpstreamRequestHead(head_, fi, std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) {
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
     respondError(431, "head_too_large");
     return Attempt::failed;
   }
@@ -324,22 +324,22 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up, balancer
     case PumpError::source:
       upstream_conn_.reset();
       if (r.code == ETIMEDOUT) {
-        plan_.metrics->client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub_);
+        plan_.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_);
         respondError(408, "client_body_timeout");
       } else {
-        plan_.metrics->client_errors[static_cast<size_t>(ClientError::reset)].add(hub_);
+        plan_.metrics->client_errors[metrics::index(ClientError::reset)].add(hub_);
         error_ = "client_reset";
         status_ = 499;  // logged only: nobody to answer
       }
       return Attempt::failed;
     case PumpError::framing:
       upstream_conn_.reset();
-      plan_.metrics->client_errors[static_cast<size_t>(ClientError::bad_request)].add(hub_);
+      plan_.metrics->client_errors[metrics::index(ClientError::bad_request)].add(hub_);
       respondError(400, "bad_chunked_body");
       return Attempt::failed;
     case PumpError::too_large:
       upstream_conn_.reset();
-      plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+      plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
       respondError(413, "body_too_large");
       return Attempt::failed;
     case PumpError::destination:
@@ -367,7 +367,7 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up, balanc
         readTimed(upstream_conn_->transport(), out_.tail(), out_.tailRoom(), core::Duration::zero());
     if (!n.ok() && n.error().cancelled()) return fail(false, false, 502, "cancelled");
     if (!n.ok() && deadline.expired()) {
-      up.metrics().timeouts[static_cast<size_t>(TimeoutKind::response)].add(hub_);
+      up.metrics().timeouts[metrics::index(TimeoutKind::response)].add(hub_);
       up.reportFailure(ep, Clock::now());
       return fail(can_retry, cfg.retry.on_timeout && idempotent_ && replayable_ && !body_streamed_,
                   504, "response_timeout");
@@ -459,7 +459,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
       client_keep_alive_ = false;
       return false;
     case PumpError::source:
-      if (r.code == ETIMEDOUT) up.metrics().timeouts[static_cast<size_t>(TimeoutKind::idle)].add(hub_);
+      if (r.code == ETIMEDOUT) up.metrics().timeouts[metrics::index(TimeoutKind::idle)].add(hub_);
       up.reportFailure(ep, Clock::now());
       [[fallthrough]];
     default:

@@ -45,7 +45,7 @@ void serveTcp(ClientConnection& client) {
     if (ep == nullptr) {
       auto reason = why == balancer::PickFailure::limits ? metrics::Unavailable::limits
                                                          : metrics::Unavailable::no_healthy;
-      up.metrics().unavailable[static_cast<size_t>(reason)].add(h);
+      up.metrics().unavailable[metrics::index(reason)].add(h);
       break;
     }
     ctx.addTried(ep);
@@ -77,7 +77,7 @@ void serveTcp(ClientConnection& client) {
       break;
     }
     ep->metrics().connect_failures.add(h);
-    if (timed_out) up.metrics().timeouts[static_cast<size_t>(metrics::TimeoutKind::connect)].add(h);
+    if (timed_out) up.metrics().timeouts[metrics::index(metrics::TimeoutKind::connect)].add(h);
     up.reportFailure(*ep, Clock::now());
     ep = nullptr;
     if (attempt < uc.retry.attempts) up.metrics().retries.add(h);
