@@ -52,8 +52,8 @@ TEST(Docs, MarksAdditionsToTheSpec) {
   for (const auto& k : knownKeys()) {
     EXPECT_EQ(marked.count(k.path()) == 1, k.addition)
         << k.path()
-        << (k.addition ? " is an addition to SPEC section 2 but its row does not say so"
-                       : " is in SPEC section 2 but its row calls it an addition");
+        << (k.addition ? " is an addition to the contract but its row does not say so"
+                       : " is in the contract but its row calls it an addition");
   }
 }
 
