@@ -1,4 +1,4 @@
-// A balancing policy's per-hub state, behind one interface (SPEC section 4).
+// A balancing policy's per-hub state, behind one interface (docs/balancing.md, "Policies").
 //
 // Pickers are owned by one hub and never lock or allocate while picking. They choose an
 // index into the hub's current EndpointSet among the endpoints a Filter accepts; the

@@ -144,8 +144,9 @@ void Upstream::reportFailure(Endpoint& ep, core::TimePoint now) {
   if (ep.ejectedAt(now)) return;
   if (ep.recordFailure() < o.consecutive_failures) return;
   {
-    // Never more than max(1, floor(n * pct / 100)) endpoints out at once (SPEC 2). Hubs
-    // decide one at a time, so two cannot both take the last ejection the limit allows.
+    // Never more than max(1, floor(n * pct / 100)) endpoints out at once
+    // (docs/balancing.md, "Passive outlier ejection"). Hubs decide one at a time, so two
+    // cannot both take the last ejection the limit allows.
     std::lock_guard<std::mutex> lock(eject_mu_);
     if (ep.ejectedAt(now)) return;
     std::shared_ptr<const EndpointSet> set = snapshot();
@@ -221,7 +222,8 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
     *why = PickFailure::limits;
     return nullptr;
   }
-  // Every endpoint is unhealthy or ejected: panic spreads over all of them (SPEC 4).
+  // Every endpoint is unhealthy or ejected: panic spreads over all of them
+  // (docs/balancing.md, "Panic mode").
   if (!config_.panic) {
     *why = PickFailure::no_healthy;
     return nullptr;
@@ -242,7 +244,7 @@ Endpoint* Upstream::pickAndBegin(size_t hub, const PickContext& ctx, PickFailure
   for (int tries = 0; tries < 8; ++tries) {
     Endpoint* ep = pick(hub, ctx, why);
     if (ep == nullptr) return nullptr;
-    if (max == 0 || inPanic()) {  // panic spreads regardless of limits (SPEC 4)
+    if (max == 0 || inPanic()) {  // panic ignores limits (docs/balancing.md#panic-mode)
       ep->beginRequest();
       return ep;
     }

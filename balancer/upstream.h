@@ -97,12 +97,13 @@ class Upstream {
     if (config_.limits.max_connections != 0) pending_.released(hub);
   }
 
-  // Passive outlier detection (SPEC [upstream.outlier]), from any hub: a request on `ep`
-  // failed (connect failure, reset, timeout, 5xx) or succeeded.
+  // Passive outlier detection (docs/balancing.md, "Passive outlier ejection"), from any
+  // hub: a request on `ep` failed (connect failure, reset, timeout, 5xx) or succeeded.
   void reportFailure(Endpoint& ep, core::TimePoint now);
   void reportSuccess(Endpoint& ep) { ep.recordSuccess(); }
 
-  // SPEC 3: retrying requests <= max(3, budget_percent% of requests in flight).
+  // Retrying requests <= max(3, budget_percent% of requests in flight) (docs/balancing.md,
+  // "Retries and the retry budget").
   RetryBudget& retryBudget() { return retry_budget_; }
   const PendingQueue& pending() const { return pending_; }
 

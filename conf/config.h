@@ -1,4 +1,4 @@
-// The fully-typed, validated, immutable configuration of greenlb (SPEC section 2).
+// The fully-typed, validated, immutable configuration of greenlb (docs/configuration.md).
 //
 // A Config is built once by the loader (conf/loader.h) and then only read; the proxy shares
 // it as std::shared_ptr<const Config> so that a reload swaps the whole value atomically.
@@ -36,7 +36,7 @@ struct GlobalConfig {
   Duration graceful_timeout = 30s;
   Duration drain_delay = 0s;
   uint64_t fiber_stack = 64 * kKiB;
-  // Additions to SPEC section 2 (documented in docs/configuration.md):
+  // Additions to the contract (docs/configuration.md marks them *addition*):
   bool pin_workers = false;                      // pin hub N to CPU N
   std::string resolv_conf = "/etc/resolv.conf";  // nameservers for DNS discovery
   std::string hosts_file = "/etc/hosts";

@@ -1,8 +1,8 @@
 // printConfig: the effective config as TOML, every default written out, in the layout of
-// SPEC section 2. Which keys, in which order and where each value lives come from the key
-// table (conf/schema.h); this file knows only how each type of value is written. Written
-// by hand rather than with toml++ so that toml++ stays in one file (conf/loader.cc) and
-// the output keeps the SPEC's key order and indentation.
+// the example in docs/configuration.md. Which keys, in which order and where each value
+// lives come from the key table (conf/schema.h); this file knows only how each type of
+// value is written. Written by hand rather than with toml++ so that toml++ stays in one
+// file (conf/loader.cc) and the output keeps the documented key order and indentation.
 #include <string>
 #include <variant>
 #include <vector>
@@ -82,7 +82,7 @@ std::string inlineTables(const std::vector<std::string>& tables, std::string_vie
 class Writer {
  public:
   // Starts "[header]" or "[[header]]"; nested tables are indented by two spaces like
-  // the example in SPEC section 2.
+  // the example in docs/configuration.md.
   void table(std::string_view header, bool array = false) {
     indent_ = header.find('.') == std::string_view::npos ? "" : "  ";
     if (!out_.empty()) out_ += "\n";

@@ -1,5 +1,6 @@
-// Every greenlb_* metric family: name, type and help text, in exposition order (SPEC 5),
-// made from the one declaration in metrics/family_list.h.
+// Every greenlb_* metric family: name, type and help text, in exposition order
+// (docs/observability.md, "Metric families"), made from the one declaration in
+// metrics/family_list.h.
 //
 // One table, so the exposition, the tests and the docs cannot disagree on a name.
 #pragma once

@@ -1,6 +1,7 @@
-// The metric objects the proxy and the balancer count into, one per label set (SPEC 5).
-// Their fields are made from the one declaration of the families, metrics/family_list.h:
-// a family of scope `listener` is a field of ListenerMetrics, and so on.
+// The metric objects the proxy and the balancer count into, one per label set
+// (docs/observability.md, "Metric families"). Their fields are made from the one
+// declaration of the families, metrics/family_list.h: a family of scope `listener` is a
+// field of ListenerMetrics, and so on.
 //
 // The Registry creates them and keeps them at stable addresses; the hot path holds plain
 // pointers and counts with the sharded primitives (no lock). Families counted by an enum

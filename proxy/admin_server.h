@@ -1,6 +1,7 @@
-// The admin listener (SPEC 5): /metrics, /healthz, /readyz, /status, the status page at /,
-// and POST /reload when [admin] allow_reload is true. Served by greenlb's own runtime: a
-// listening socket and one fiber per connection on hub 0, not a second thread pool.
+// The admin listener (docs/observability.md): /metrics, /healthz, /readyz, /status, the
+// status page at /, and POST /reload when [admin] allow_reload is true. Served by greenlb's
+// own runtime: a listening socket and one fiber per connection on hub 0, not a second
+// thread pool.
 #pragma once
 
 #include <memory>

@@ -159,10 +159,11 @@ bool HttpExchange::forward(balancer::Upstream& up) {
       case Attempt::failed:
         return client_keep_alive_;
       case Attempt::retry_fresh:
-        fresh_only = true;  // same endpoint, a new connection: not a retry (SPEC 3)
+        fresh_only = true;  // same endpoint, new connection: not a retry (docs/proxying.md#retries)
         continue;
       case Attempt::retry:
-        // Over the upstream's retry budget the failure goes to the client (SPEC 3).
+        // Over the upstream's retry budget the failure goes to the client
+        // (docs/proxying.md#retries).
         if (!budget.allowRetry()) return respondError(pending_status_, error_);
         fresh_only = false;
         ++retries;
@@ -207,7 +208,7 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up, balancer::En
     const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
     bool tls_failed = false;
     {
-      core::Timeout t(cfg.timeouts.connect);  // TCP and TLS connect (SPEC [upstream.timeouts])
+      core::Timeout t(cfg.timeouts.connect);  // TCP and TLS connect ([upstream.timeouts])
       st = upstream_conn_->stream().connectTo(ep.address());
       if (st.ok() && tls != nullptr) {
         auto session = tls->handshake(ep.name(), upstream_conn_->stream());
@@ -225,7 +226,7 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up, balancer::En
       ep.metrics().connect_failures.add(hub_);
       if (timed_out) up.metrics().timeouts[metrics::index(TimeoutKind::connect)].add(hub_);
       up.reportFailure(ep, Clock::now());
-      // A connect failure is always retryable: nothing was sent (SPEC 3).
+      // A connect failure is always retryable: nothing was sent (docs/proxying.md#retries).
       return fail(can_retry, cfg.retry.on_connect_failure, 502,
                   timed_out ? "connect_timeout"
                             : (tls_failed ? "tls_handshake_failed" : "connect_failed"));
@@ -415,7 +416,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up, balancer::Endpoint& ep)
   bool client10 = head_.version == http::Version::http10;
   bool dechunk = client10 && response_.body == http::BodyKind::chunked;
   // Draining, or the listener was removed by a reload while this request ran: the client
-  // is told to go (SPEC 6).
+  // is told to go (docs/operations.md#drain).
   client_keep_alive_ = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
                        !client_.hub().draining() && !client_.listener().stopped() &&
                        response_.body != http::BodyKind::until_close && !dechunk;

@@ -1,4 +1,5 @@
-"""The command line (SPEC 1): version, startup errors as one clear line, the demo."""
+"""The command line (docs/operations.md, "Command line"): version, startup errors as one
+clear line, the demo."""
 import signal
 import socket
 import subprocess
@@ -66,7 +67,8 @@ def test_sigterm_drains_and_exits_zero():
 
 
 def test_demo_serves_three_upstreams_behind_the_proxy():
-    # The demo's ports are fixed (SPEC 1): skip when something else holds them.
+    # The demo's ports are fixed (docs/operations.md, "Command line"): skip when something
+    # else holds them.
     for port in (8080, 9901, 9001, 9002, 9003):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:

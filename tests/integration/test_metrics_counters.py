@@ -1,6 +1,6 @@
-"""Exact metric values after known traffic (issue 6, SPEC 5): two listeners, two upstreams,
-two hubs; client errors of every reason; counters across reloads; per_endpoint_metrics;
-series of an endpoint removed by a reload leaving the exposition."""
+"""Exact metric values after known traffic (issue 6, docs/observability.md): two listeners,
+two upstreams, two hubs; client errors of every reason; counters across reloads;
+per_endpoint_metrics; series of an endpoint removed by a reload leaving the exposition."""
 import collections
 import socket
 import struct

@@ -1,5 +1,5 @@
 // docs/configuration.md stays the reference: it describes every key the loader knows,
-// marks our additions to SPEC section 2, and describes no key the loader does not know.
+// marks our additions to the contract, and describes no key the loader does not know.
 #include <gtest/gtest.h>
 
 #include <fstream>

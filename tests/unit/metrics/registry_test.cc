@@ -330,7 +330,8 @@ TEST(Registry, AppendsPrometheusCppMetricsAndProcessMetrics) {
   }
 }
 
-// Every family of SPEC 5 (and the TLS ones added by the proxy's contract) is exported by a
+// Every family of the contract (docs/observability.md, "Metric families", with the TLS ones
+// greenlb added) is exported by a
 // fully populated registry, under its name and type, with HELP text.
 TEST(Registry, ExportsEveryFamilyOfTheSpecWithHelpAndType) {
   const std::map<std::string, std::string> spec = {
