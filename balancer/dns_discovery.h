@@ -10,8 +10,9 @@
 //  - A removed endpoint only leaves the membership: requests in flight on it hold it (the
 //    hubs' old sets) and finish.
 //  - An answer with no address (NXDOMAIN, NODATA) empties the upstream (503 no_healthy,
-//    SPEC 4); a failed resolution (timeout, SERVFAIL, unreachable nameserver) keeps the
-//    last good membership and is logged (once per run of the same error).
+//    docs/balancing.md, "Panic mode"); a failed resolution (timeout, SERVFAIL, unreachable
+//    nameserver) keeps the last good membership and is logged (once per run of the same
+//    error).
 #pragma once
 
 #include <memory>

@@ -7,10 +7,11 @@
 // is logged to stderr and greenlb_upstream_health_checks_total{result} counts every check.
 //
 // Initial state (HAProxy's `init-state up`): an endpoint starts up, as an endpoint without
-// checks does (SPEC 4), and its first check runs at once; if that first check fails the
-// endpoint goes down immediately rather than after `fall` failures, since it was never
-// seen up. So a fresh process neither starts in panic (Envoy's "unhealthy until the first
-// pass") nor sends traffic for `fall` intervals to a backend that is not there.
+// checks does (docs/balancing.md, "Panic mode"), and its first check runs at once; if that
+// first check fails the endpoint goes down immediately rather than after `fall` failures,
+// since it was never seen up. So a fresh process neither starts in panic (Envoy's
+// "unhealthy until the first pass") nor sends traffic for `fall` intervals to a backend
+// that is not there.
 //
 // The fibers hold shared_ptrs to what they touch (their Endpoint, the settings); the
 // controller only posts start and kill orders to their hubs, so it and its Upstream may go

@@ -1,4 +1,4 @@
-// A balancing policy's per-hub state, behind one interface (SPEC section 4).
+// A balancing policy's per-hub state, behind one interface (docs/balancing.md, "Policies").
 //
 // Pickers are owned by one hub and never lock or allocate while picking. They choose an
 // index into the hub's current EndpointSet among the endpoints a Filter accepts; the
@@ -70,8 +70,5 @@ class Picker {
   // An index into `set` that `filter` accepts, or -1 when there is none.
   virtual int pick(const EndpointSet& set, const PickContext& ctx, const Filter& filter) = 0;
 };
-
-// The policy of `balance` for hub `hub`; `seed` decorrelates the hubs' random choices.
-std::unique_ptr<Picker> makePicker(conf::Balance balance, size_t hub, uint64_t seed);
 
 }  // namespace greenlb::balancer

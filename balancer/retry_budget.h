@@ -1,4 +1,5 @@
-// The retry budget of an upstream (SPEC 3, [upstream.retry] budget_percent): requests in
+// The retry budget of an upstream ([upstream.retry] budget_percent, docs/balancing.md,
+// "Retries and the retry budget"): requests in
 // their retry phase at once <= max(3, budget_percent% of the requests in flight), so a sick
 // upstream turns into failed requests rather than a retry storm (Envoy's retry budgets,
 // Finagle's RetryBudget).

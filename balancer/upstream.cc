@@ -4,8 +4,9 @@
 #include <cstdio>
 
 #include "balancer/dns_discovery.h"
+#include "balancer/hash_key.h"
 #include "balancer/health_checker.h"
-#include "balancer/maglev.h"
+#include "balancer/policies.h"
 #include "core/timeout.h"
 
 namespace greenlb::balancer {
@@ -15,6 +16,7 @@ using core::Clock;
 Upstream::Upstream(conf::UpstreamConfig config, metrics::Registry& registry,
                    std::vector<core::Hub*> hubs, core::ResolverOptions resolver)
     : config_(std::move(config)),
+      needs_(conf::needsOf(config_)),
       registry_(registry),
       metrics_(&registry.upstream(config_.name)),
       hubs_(std::move(hubs)),
@@ -78,9 +80,7 @@ std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
 void Upstream::setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bool hubs_running) {
   auto set = std::make_shared<EndpointSet>();
   set->endpoints = std::move(endpoints);
-  if (config_.balance == conf::Balance::maglev) {
-    set->maglev = std::make_shared<const MaglevTable>(set->endpoints);
-  }
+  preparePolicy(config_.balance, *set);
   std::shared_ptr<const EndpointSet> previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -111,6 +111,19 @@ void Upstream::applyOnHub(HubState& hs, std::shared_ptr<const EndpointSet> set) 
   hs.picker->reset(*hs.set);
 }
 
+void Upstream::hashInto(const RequestView& request, PickContext& ctx) const {
+  char ip[64];
+  std::string_view client_ip;
+  if (request.peer != nullptr) client_ip = {ip, request.peer->ipText(ip, sizeof ip)};
+  auto header = [&request](std::string_view name) {
+    return request.header != nullptr ? request.header(request.request, name) : std::string_view();
+  };
+  if (auto h = hashKey(config_.hash, client_ip, request.target, header)) {
+    ctx.hash = *h;
+    ctx.has_hash = true;
+  }
+}
+
 std::shared_ptr<const EndpointSet> Upstream::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return latest_;
@@ -131,8 +144,9 @@ void Upstream::reportFailure(Endpoint& ep, core::TimePoint now) {
   if (ep.ejectedAt(now)) return;
   if (ep.recordFailure() < o.consecutive_failures) return;
   {
-    // Never more than max(1, floor(n * pct / 100)) endpoints out at once (SPEC 2). Hubs
-    // decide one at a time, so two cannot both take the last ejection the limit allows.
+    // Never more than max(1, floor(n * pct / 100)) endpoints out at once
+    // (docs/balancing.md, "Passive outlier ejection"). Hubs decide one at a time, so two
+    // cannot both take the last ejection the limit allows.
     std::lock_guard<std::mutex> lock(eject_mu_);
     if (ep.ejectedAt(now)) return;
     std::shared_ptr<const EndpointSet> set = snapshot();
@@ -208,7 +222,8 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
     *why = PickFailure::limits;
     return nullptr;
   }
-  // Every endpoint is unhealthy or ejected: panic spreads over all of them (SPEC 4).
+  // Every endpoint is unhealthy or ejected: panic spreads over all of them
+  // (docs/balancing.md, "Panic mode").
   if (!config_.panic) {
     *why = PickFailure::no_healthy;
     return nullptr;
@@ -229,7 +244,7 @@ Endpoint* Upstream::pickAndBegin(size_t hub, const PickContext& ctx, PickFailure
   for (int tries = 0; tries < 8; ++tries) {
     Endpoint* ep = pick(hub, ctx, why);
     if (ep == nullptr) return nullptr;
-    if (max == 0 || inPanic()) {  // panic spreads regardless of limits (SPEC 4)
+    if (max == 0 || inPanic()) {  // panic ignores limits (docs/balancing.md#panic-mode)
       ep->beginRequest();
       return ep;
     }

@@ -16,10 +16,12 @@
 
 #include "balancer/endpoint_set.h"
 #include "balancer/pending_queue.h"
-#include "balancer/probe_channel.h"
 #include "balancer/picker.h"
+#include "balancer/probe_channel.h"
+#include "balancer/request_view.h"
 #include "balancer/retry_budget.h"
 #include "conf/config.h"
+#include "conf/policy_table.h"
 #include "core/dns.h"
 #include "core/hub.h"
 #include "metrics/registry.h"
@@ -67,8 +69,15 @@ class Upstream {
   // Replaces the membership. Before the hubs run (initial load, or a reload that has not
   // published this upstream yet) it is applied at once; afterwards each hub switches
   // when its inbox runs the update. Endpoints kept from the old set keep their state.
-  // With balance = "maglev" the new lookup table is built here, by the caller.
+  // What the policy shares between hubs (maglev's lookup table) is built here, by the caller.
   void setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bool hubs_running);
+
+  // Sets ctx.hash / ctx.has_hash from `request` when this upstream's policy picks by a hash
+  // key (Envoy's computeHashKey); leaves them alone otherwise, at the cost of one branch.
+  // A request without the key (header or cookie absent) gets no hash: maglev spreads it.
+  void computeHashKey(const RequestView& request, PickContext& ctx) const {
+    if (needs_ != conf::RequestNeeds::none) hashInto(request, ctx);
+  }
 
   // Hub `hub` only: an endpoint for this request, or nullptr with the reason.
   Endpoint* pick(size_t hub, const PickContext& ctx, PickFailure* why);
@@ -88,12 +97,13 @@ class Upstream {
     if (config_.limits.max_connections != 0) pending_.released(hub);
   }
 
-  // Passive outlier detection (SPEC [upstream.outlier]), from any hub: a request on `ep`
-  // failed (connect failure, reset, timeout, 5xx) or succeeded.
+  // Passive outlier detection (docs/balancing.md, "Passive outlier ejection"), from any
+  // hub: a request on `ep` failed (connect failure, reset, timeout, 5xx) or succeeded.
   void reportFailure(Endpoint& ep, core::TimePoint now);
   void reportSuccess(Endpoint& ep) { ep.recordSuccess(); }
 
-  // SPEC 3: retrying requests <= max(3, budget_percent% of requests in flight).
+  // Retrying requests <= max(3, budget_percent% of requests in flight) (docs/balancing.md,
+  // "Retries and the retry budget").
   RetryBudget& retryBudget() { return retry_budget_; }
   const PendingQueue& pending() const { return pending_; }
 
@@ -110,12 +120,14 @@ class Upstream {
     std::unique_ptr<Picker> picker;
   };
   static void applyOnHub(HubState& hs, std::shared_ptr<const EndpointSet> set);
+  void hashInto(const RequestView& request, PickContext& ctx) const;
   Endpoint* pickAndBegin(size_t hub, const PickContext& ctx, PickFailure* why);
   size_t hubIndexOrZero() const;
   void setPanic(bool on);
   void scheduleReturn(Endpoint& ep);
 
   conf::UpstreamConfig config_;
+  conf::RequestNeeds needs_;  // what computeHashKey reads (conf/policy_table.h)
   metrics::Registry& registry_;
   metrics::UpstreamMetrics* metrics_;
   std::vector<core::Hub*> hubs_;

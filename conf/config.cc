@@ -1,6 +1,10 @@
 #include "conf/config.h"
 
 #include <algorithm>
+#include <iterator>
+#include <span>
+
+#include "conf/policy_table.h"
 
 namespace greenlb::conf {
 
@@ -28,66 +32,35 @@ const ListenerConfig* Config::findListener(std::string_view name) const {
   return findByName(listeners, name);
 }
 
+namespace {
+
+// The name of `value` in `names` (indexed by the enum), or "?" for a value out of range.
+template <class Enum>
+std::string_view nameIn(std::span<const std::string_view> names, Enum value) {
+  auto i = static_cast<size_t>(value);
+  return i < names.size() ? names[i] : "?";
+}
+
+}  // namespace
+
 std::string_view toString(Protocol p) {
-  switch (p) {
-    case Protocol::http:
-      return "http";
-    case Protocol::tcp:
-      return "tcp";
-  }
-  return "?";
+  return nameIn(kProtocolNames, p);
 }
 
 std::string_view toString(Balance b) {
-  switch (b) {
-    case Balance::round_robin:
-      return "round_robin";
-    case Balance::least_conn:
-      return "least_conn";
-    case Balance::p2c:
-      return "p2c";
-    case Balance::random:
-      return "random";
-    case Balance::maglev:
-      return "maglev";
-  }
-  return "?";
+  return nameIn(kBalanceNames, b);
 }
 
 std::string_view toString(LogFormat f) {
-  switch (f) {
-    case LogFormat::json:
-      return "json";
-    case LogFormat::combined:
-      return "combined";
-  }
-  return "?";
+  return nameIn(kLogFormatNames, f);
 }
 
 std::string_view toString(TlsVersion v) {
-  switch (v) {
-    case TlsVersion::v1_2:
-      return "1.2";
-    case TlsVersion::v1_3:
-      return "1.3";
-  }
-  return "?";
+  return nameIn(kTlsVersionNames, v);
 }
 
 std::string_view toString(HashKey k) {
-  switch (k) {
-    case HashKey::none:
-      return "none";
-    case HashKey::client_ip:
-      return "client_ip";
-    case HashKey::header:
-      return "header";
-    case HashKey::cookie:
-      return "cookie";
-    case HashKey::path:
-      return "path";
-  }
-  return "?";
+  return static_cast<size_t>(k) < std::size(kHashKeys) ? hashKeyOf(k).name : "?";
 }
 
 }  // namespace greenlb::conf

@@ -1,4 +1,4 @@
-// The fully-typed, validated, immutable configuration of greenlb (SPEC section 2).
+// The fully-typed, validated, immutable configuration of greenlb (docs/configuration.md).
 //
 // A Config is built once by the loader (conf/loader.h) and then only read; the proxy shares
 // it as std::shared_ptr<const Config> so that a reload swaps the whole value atomically.
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace greenlb::conf {
@@ -35,7 +36,7 @@ struct GlobalConfig {
   Duration graceful_timeout = 30s;
   Duration drain_delay = 0s;
   uint64_t fiber_stack = 64 * kKiB;
-  // Additions to SPEC section 2 (documented in docs/configuration.md):
+  // Additions to the contract (docs/configuration.md marks them *addition*):
   bool pin_workers = false;                      // pin hub N to CPU N
   std::string resolv_conf = "/etc/resolv.conf";  // nameservers for DNS discovery
   std::string hosts_file = "/etc/hosts";
@@ -50,6 +51,7 @@ struct AdminConfig {
 };
 
 enum class LogFormat { json, combined };
+inline constexpr std::string_view kLogFormatNames[] = {"json", "combined"};  // by LogFormat
 
 struct AccessLogConfig {
   std::string path = "stdout";  // "stdout", "off", or an absolute file path
@@ -58,7 +60,9 @@ struct AccessLogConfig {
 };
 
 enum class Protocol { http, tcp };
+inline constexpr std::string_view kProtocolNames[] = {"http", "tcp"};  // by Protocol
 enum class TlsVersion { v1_2, v1_3 };
+inline constexpr std::string_view kTlsVersionNames[] = {"1.2", "1.3"};  // by TlsVersion
 
 struct ListenerTimeouts {
   Duration client_header = 10s;
@@ -108,7 +112,7 @@ struct ListenerConfig {
   bool operator==(const ListenerConfig&) const = default;
 };
 
-enum class Balance { round_robin, least_conn, p2c, random, maglev };
+enum class Balance { round_robin, least_conn, p2c, random, maglev };  // conf/policy_table.h
 
 struct EndpointConfig {
   Address address;
@@ -116,7 +120,7 @@ struct EndpointConfig {
   bool operator==(const EndpointConfig&) const = default;
 };
 
-enum class HashKey { none, client_ip, header, cookie, path };
+enum class HashKey { none, client_ip, header, cookie, path };  // conf/policy_table.h
 
 struct HashConfig {
   HashKey key = HashKey::none;

@@ -5,9 +5,9 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <array>
-#include <limits>
 #include <optional>
+#include <span>
+#include <stdexcept>
 
 #include "conf/diagnostics.h"
 #include "conf/paths.h"
@@ -21,15 +21,6 @@
 namespace greenlb::conf {
 namespace {
 
-constexpr std::array kProtocols{Protocol::http, Protocol::tcp};
-constexpr std::array kBalances{Balance::round_robin, Balance::least_conn, Balance::p2c,
-                               Balance::random, Balance::maglev};
-constexpr std::array kLogFormats{LogFormat::json, LogFormat::combined};
-constexpr std::array kTlsVersions{TlsVersion::v1_2, TlsVersion::v1_3};
-
-constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
-constexpr bool kMayBeZero = true;
-constexpr bool kPositive = false;
 constexpr bool kListen = true;    // port 0 allowed: the kernel picks (tests)
 constexpr bool kConnect = false;  // a port is needed to connect
 
@@ -137,6 +128,7 @@ class Table {
   Table(Context& ctx, const toml::table& table, std::string schema, std::string title)
       : ctx_(ctx), table_(table), schema_(std::move(schema)), title_(std::move(title)) {
     reportUnknownKeys();
+    reportMissingKeys();
   }
 
   SourcePos header() const { return posOf(table_); }
@@ -147,13 +139,6 @@ class Table {
   SourcePos at(std::string_view key) const {
     const auto* node = find(key);
     return node ? posOf(*node) : SourcePos{};
-  }
-
-  // Reports a missing required key at this table's header; true when it is present.
-  bool require(std::string_view key) const {
-    if (find(key)) return true;
-    ctx_.diags.error(header(), title_ + " is missing required key " + keyName(key));
-    return false;
   }
 
   bool flag(std::string_view key, bool& out) const {
@@ -198,10 +183,12 @@ class Table {
     return true;
   }
 
+  // Within the key's range (conf/key_table.cc).
   template <class Int>
-  bool integer(std::string_view key, Int& out, int64_t min, int64_t max) const {
+  bool integer(std::string_view key, Int& out) const {
     const auto* node = find(key);
     if (!node) return false;
+    const int64_t min = spec(key).value.min, max = spec(key).value.max;
     const auto* i = node->as_integer();
     if (!i) {
       ctx_.typeError(*node, keyName(key), "an integer");
@@ -218,9 +205,11 @@ class Table {
     return true;
   }
 
-  bool duration(std::string_view key, Duration& out, bool may_be_zero) const {
+  // Longer than 0s unless the key's row allows 0.
+  bool duration(std::string_view key, Duration& out) const {
     const auto* node = find(key);
     if (!node) return false;
+    const bool may_be_zero = spec(key).value.min == 0;
     if (const auto* i = node->as_integer()) {
       auto n = i->get() >= 0 ? std::to_string(i->get()) : std::string("5");  // a valid hint
       ctx_.error(*node, keyName(key) + " must be a duration string with a unit, such as \"" + n +
@@ -240,9 +229,12 @@ class Table {
     return true;
   }
 
-  bool size(std::string_view key, uint64_t& out, uint64_t min, uint64_t max) const {
+  // Within the key's range (conf/key_table.cc).
+  bool size(std::string_view key, uint64_t& out) const {
     const auto* node = find(key);
     if (!node) return false;
+    const auto min = static_cast<uint64_t>(spec(key).value.min);
+    const auto max = static_cast<uint64_t>(spec(key).value.max);
     uint64_t bytes = 0;
     if (const auto* i = node->as_integer()) {
       if (i->get() < 0) {
@@ -300,19 +292,20 @@ class Table {
     return true;
   }
 
-  template <class Enum, size_t N>
-  bool choice(std::string_view key, Enum& out, const std::array<Enum, N>& values) const {
+  // One of the key's names (conf/key_table.cc), which are in the order of Enum.
+  template <class Enum>
+  bool choice(std::string_view key, Enum& out) const {
     const auto* node = find(key);
     if (!node) return false;
     const auto* s = ctx_.string(*node, keyName(key), kAString);
     if (!s) return false;
-    std::vector<std::string_view> names;
-    for (auto v : values) {
-      if (toString(v) == *s) {
-        out = v;
+    std::span<const std::string_view> choices = spec(key).value.choices;
+    std::vector<std::string_view> names(choices.begin(), choices.end());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == *s) {
+        out = static_cast<Enum>(i);
         return true;
       }
-      names.push_back(toString(v));
     }
     std::string message = keyName(key) + " must be one of ";
     for (size_t i = 0; i < names.size(); ++i) {
@@ -385,6 +378,13 @@ class Table {
   }
 
  private:
+  // The row of `key` in this table: every key a reader asks for has one.
+  const SchemaKey& spec(std::string_view key) const {
+    const SchemaKey* k = findKey(schema_, key);
+    if (k == nullptr) throw std::logic_error("no row for " + schema_ + "." + std::string(key));
+    return *k;
+  }
+
   std::string childPath(std::string_view key) const {
     return schema_.empty() ? std::string(key) : schema_ + "." + std::string(key);
   }
@@ -410,6 +410,15 @@ class Table {
     }
   }
 
+  // A missing required key, at this table's header.
+  void reportMissingKeys() const {
+    for (const SchemaKey& k : knownKeys()) {
+      if (k.required && k.table == schema_ && !find(k.key)) {
+        ctx_.diags.error(header(), title_ + " is missing required key " + keyName(k.key));
+      }
+    }
+  }
+
   Context& ctx_;
   const toml::table& table_;
   std::string schema_;  // dotted path in conf/schema.h ("listener.timeouts")
@@ -417,11 +426,11 @@ class Table {
 };
 
 void readGlobal(const Table& t, GlobalConfig& g) {
-  t.integer("workers", g.workers, 0, 1024);
-  t.integer("max_connections", g.max_connections, 1, 100'000'000);
-  t.duration("graceful_timeout", g.graceful_timeout, kMayBeZero);
-  t.duration("drain_delay", g.drain_delay, kMayBeZero);
-  t.size("fiber_stack", g.fiber_stack, 16 * kKiB, 16 * kMiB);
+  t.integer("workers", g.workers);
+  t.integer("max_connections", g.max_connections);
+  t.duration("graceful_timeout", g.graceful_timeout);
+  t.duration("drain_delay", g.drain_delay);
+  t.size("fiber_stack", g.fiber_stack);
   t.flag("pin_workers", g.pin_workers);
   t.path("resolv_conf", g.resolv_conf);
   t.path("hosts_file", g.hosts_file);
@@ -438,7 +447,7 @@ void readAccessLog(const Table& t, AccessLogConfig& log) {
   if (t.text("path", path)) {
     log.path = path == "stdout" || path == "off" ? path : resolvePath(t.ctx().base_dir, path);
   }
-  t.choice("format", log.format, kLogFormats);
+  t.choice("format", log.format);
 }
 
 // "/api/": what a path (route prefix, health check) must look like.
@@ -452,19 +461,19 @@ Parsed<std::string> parseUrlPath(std::string_view text) {
 }
 
 void readListenerTls(const Table& t, Protocol protocol, ListenerTls& tls) {
-  if (t.require("certificates")) {
+  if (t.find("certificates")) {
     const auto* node = t.find("certificates");
     if (const auto* array = node->as_array(); array && array->empty()) {
       t.ctx().error(*node, "'certificates' must not be empty");
     }
     t.eachTable("certificates", "a 'certificates' entry", [&](const Table& c) {
       CertificateConfig cert;
-      if (c.require("cert")) c.file("cert", cert.cert);
-      if (c.require("key")) c.file("key", cert.key);
+      c.file("cert", cert.cert);
+      c.file("key", cert.key);
       tls.certificates.push_back(std::move(cert));
     });
   }
-  t.choice("min_version", tls.min_version, kTlsVersions);
+  t.choice("min_version", tls.min_version);
   std::vector<std::string> alpn;
   bool alpn_ok = true;
   bool has_alpn = t.eachString("alpn", [&](const toml::node& node, const std::string& name) {
@@ -489,7 +498,7 @@ void readRoute(const Table& t, ListenerConfig& listener, ListenerSource& source)
   RouteSource where{t.header(), t.at("upstream")};
   t.syntax("host", "host", parseHostPattern, route.host);
   t.syntax("path_prefix", "path", parseUrlPath, route.path_prefix);
-  if (t.require("upstream")) t.text("upstream", route.upstream);
+  t.text("upstream", route.upstream);
   listener.routes.push_back(std::move(route));
   source.routes.push_back(where);
 }
@@ -497,21 +506,20 @@ void readRoute(const Table& t, ListenerConfig& listener, ListenerSource& source)
 void readListener(const Table& t, Config& config, SourceMap& sources) {
   ListenerConfig l;
   ListenerSource s{t.header(), t.at("name"), t.at("listen"), t.at("upstream"), {}};
-  if (t.require("name")) t.name("name", l.name);
-  if (t.require("listen")) t.address("listen", l.listen, kListen);
-  t.choice("protocol", l.protocol, kProtocols);
+  t.name("name", l.name);
+  t.address("listen", l.listen, kListen);
+  t.choice("protocol", l.protocol);
   t.text("upstream", l.upstream);
   if (auto sub = t.table("timeouts")) {
-    sub->duration("client_header", l.timeouts.client_header, kPositive);
-    sub->duration("client_idle", l.timeouts.client_idle, kPositive);
-    sub->duration("tunnel_idle", l.timeouts.tunnel_idle, kPositive);
-    sub->duration("request_body", l.timeouts.request_body, kMayBeZero);
+    sub->duration("client_header", l.timeouts.client_header);
+    sub->duration("client_idle", l.timeouts.client_idle);
+    sub->duration("tunnel_idle", l.timeouts.tunnel_idle);
+    sub->duration("request_body", l.timeouts.request_body);
   }
   if (auto sub = t.table("limits")) {
-    sub->size("max_header_bytes", l.limits.max_header_bytes, kKiB, kMiB);
-    sub->size("max_body_bytes", l.limits.max_body_bytes, 0, kUnlimited);
-    sub->integer("max_requests_per_connection", l.limits.max_requests_per_connection, 0,
-                 kUnlimited);
+    sub->size("max_header_bytes", l.limits.max_header_bytes);
+    sub->size("max_body_bytes", l.limits.max_body_bytes);
+    sub->integer("max_requests_per_connection", l.limits.max_requests_per_connection);
   }
   if (auto sub = t.table("tls")) readListenerTls(*sub, l.protocol, l.tls.emplace());
   t.eachTable("route", "[[listener.route]]", [&](const Table& r) { readRoute(r, l, s); });
@@ -539,8 +547,8 @@ void readEndpoints(const Table& t, UpstreamConfig& u, UpstreamSource& s) {
       ok = t.ctx().address(element, "'endpoints'", kConnect, endpoint.address);
     } else if (const auto* table = element.as_table()) {
       Table entry(t.ctx(), *table, "upstream.endpoints", "an 'endpoints' entry");
-      ok = entry.require("address") && entry.address("address", endpoint.address, kConnect);
-      bool weight_ok = !entry.find("weight") || entry.integer("weight", endpoint.weight, 1, 1000);
+      ok = entry.address("address", endpoint.address, kConnect);
+      bool weight_ok = !entry.find("weight") || entry.integer("weight", endpoint.weight);
       ok = ok && weight_ok;
     } else {
       t.ctx().typeError(element, "each entry of 'endpoints'",
@@ -565,7 +573,7 @@ void readDns(const Table& t, UpstreamConfig& u) {
 }
 
 void readRetry(const Table& t, RetryConfig& retry) {
-  t.integer("attempts", retry.attempts, 0, 10);
+  t.integer("attempts", retry.attempts);
   RetryConfig on{};  // what `on` lists, replacing the default list
   on.on_connect_failure = on.on_reset = false;
   on.on_status.clear();
@@ -599,16 +607,16 @@ void readRetry(const Table& t, RetryConfig& retry) {
     retry.on_timeout = on.on_timeout;
     retry.on_status = std::move(on.on_status);
   }
-  t.duration("backoff", retry.backoff, kMayBeZero);
-  t.integer("budget_percent", retry.budget_percent, 0, 100);
+  t.duration("backoff", retry.backoff);
+  t.integer("budget_percent", retry.budget_percent);
 }
 
 void readHealth(const Table& t, HealthConfig& h) {
   t.syntax("path", "path", parseUrlPath, h.path);
-  t.duration("interval", h.interval, kPositive);
-  t.duration("timeout", h.timeout, kPositive);
-  t.integer("rise", h.rise, 1, 100);
-  t.integer("fall", h.fall, 1, 100);
+  t.duration("interval", h.interval);
+  t.duration("timeout", h.timeout);
+  t.integer("rise", h.rise);
+  t.integer("fall", h.fall);
 }
 
 void readUpstreamTls(const Table& t, UpstreamTls& tls) {
@@ -641,36 +649,36 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
   s.name = t.at("name");
   s.endpoints = t.at("endpoints");
   s.dns = t.at("dns");
-  if (t.require("name")) t.name("name", u.name);
+  t.name("name", u.name);
   t.flag("panic", u.panic);
-  if (t.choice("balance", u.balance, kBalances)) s.balance = t.at("balance");
+  if (t.choice("balance", u.balance)) s.balance = t.at("balance");
   readEndpoints(t, u, s);
   readDns(t, u);
-  t.duration("resolve_every", u.resolve_every, kPositive);
+  t.duration("resolve_every", u.resolve_every);
   if (auto sub = t.table("hash")) {
     s.hash_key = sub->at("key");
-    if (sub->require("key")) sub->syntax("key", "hash key", parseHashKey, u.hash);
+    sub->syntax("key", "hash key", parseHashKey, u.hash);
   }
   if (auto sub = t.table("timeouts")) {
-    sub->duration("connect", u.timeouts.connect, kPositive);
-    sub->duration("response", u.timeouts.response, kPositive);
-    sub->duration("idle", u.timeouts.idle, kPositive);
+    sub->duration("connect", u.timeouts.connect);
+    sub->duration("response", u.timeouts.response);
+    sub->duration("idle", u.timeouts.idle);
   }
   if (auto sub = t.table("retry")) readRetry(*sub, u.retry);
   if (auto sub = t.table("health")) readHealth(*sub, u.health.emplace());
   if (auto sub = t.table("outlier")) {
-    sub->integer("consecutive_failures", u.outlier.consecutive_failures, 0, 1'000'000);
-    sub->duration("ejection", u.outlier.ejection, kPositive);
-    sub->integer("max_ejected_percent", u.outlier.max_ejected_percent, 0, 100);
-    sub->duration("slow_start", u.outlier.slow_start, kMayBeZero);
+    sub->integer("consecutive_failures", u.outlier.consecutive_failures);
+    sub->duration("ejection", u.outlier.ejection);
+    sub->integer("max_ejected_percent", u.outlier.max_ejected_percent);
+    sub->duration("slow_start", u.outlier.slow_start);
   }
   if (auto sub = t.table("limits")) {
-    sub->integer("max_connections", u.limits.max_connections, 0, kUnlimited);
-    sub->integer("max_pending", u.limits.max_pending, 0, kUnlimited);
+    sub->integer("max_connections", u.limits.max_connections);
+    sub->integer("max_pending", u.limits.max_pending);
   }
   if (auto sub = t.table("pool")) {
-    sub->integer("max_idle_per_endpoint", u.pool.max_idle_per_endpoint, 0, 1'000'000);
-    sub->duration("idle_timeout", u.pool.idle_timeout, kPositive);
+    sub->integer("max_idle_per_endpoint", u.pool.max_idle_per_endpoint);
+    sub->duration("idle_timeout", u.pool.idle_timeout);
   }
   if (auto sub = t.table("tls")) readUpstreamTls(*sub, u.tls.emplace());
   config.upstreams.push_back(std::move(u));

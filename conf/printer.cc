@@ -1,12 +1,15 @@
 // printConfig: the effective config as TOML, every default written out, in the layout of
-// SPEC section 2. Written by hand rather than with toml++ so that toml++ stays in one
-// file (conf/loader.cc) and the output keeps the SPEC's key order and indentation.
+// the example in docs/configuration.md. Which keys, in which order and where each value
+// lives come from the key table (conf/schema.h); this file knows only how each type of
+// value is written. Written by hand rather than with toml++ so that toml++ stays in one
+// file (conf/loader.cc) and the output keeps the documented key order and indentation.
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "conf/loader.h"
+#include "conf/schema.h"
 #include "conf/units.h"
-#include "conf/value_syntax.h"
 
 namespace greenlb::conf {
 namespace {
@@ -79,7 +82,7 @@ std::string inlineTables(const std::vector<std::string>& tables, std::string_vie
 class Writer {
  public:
   // Starts "[header]" or "[[header]]"; nested tables are indented by two spaces like
-  // the example in SPEC section 2.
+  // the example in docs/configuration.md.
   void table(std::string_view header, bool array = false) {
     indent_ = header.find('.') == std::string_view::npos ? "" : "  ";
     if (!out_.empty()) out_ += "\n";
@@ -87,10 +90,6 @@ class Writer {
   }
   void key(std::string_view k, const std::string& value) {
     out_ += indent_ + std::string(k) + " = " + value + "\n";
-  }
-  // Writes the key only when it has a value: for optional strings with no default.
-  void optional(std::string_view k, const std::string& value) {
-    if (!value.empty()) key(k, str(value));
   }
   const std::string& indent() const { return indent_; }
   std::string take() { return std::move(out_); }
@@ -100,106 +99,69 @@ class Writer {
   std::string indent_;
 };
 
-void writeListener(Writer& w, const ListenerConfig& l) {
-  w.table("listener", true);
-  w.key("name", str(l.name));
-  w.key("listen", str(l.listen.str()));
-  w.key("protocol", str(toString(l.protocol)));
-  w.optional("upstream", l.upstream);
+std::string format(const SchemaKey& k, const FieldValue& v, std::string_view indent);
 
-  w.table("listener.timeouts");
-  w.key("client_header", duration(l.timeouts.client_header));
-  w.key("client_idle", duration(l.timeouts.client_idle));
-  w.key("tunnel_idle", duration(l.timeouts.tunnel_idle));
-  w.key("request_body", duration(l.timeouts.request_body));
-
-  w.table("listener.limits");
-  w.key("max_header_bytes", size(l.limits.max_header_bytes));
-  w.key("max_body_bytes", size(l.limits.max_body_bytes));
-  w.key("max_requests_per_connection", integer(l.limits.max_requests_per_connection));
-
-  if (l.tls) {
-    w.table("listener.tls");
-    std::vector<std::string> certs;
-    for (const auto& c : l.tls->certificates) {
-      certs.push_back("cert = " + str(c.cert) + ", key = " + str(c.key));
+// An inline table per element, its keys those of `table` ("address = ..., weight = 2").
+std::string inlineTablesOf(std::string_view table, const Elements& elements,
+                           std::string_view indent) {
+  std::vector<std::string> tables;
+  for (size_t i = 0; i < elements.count; ++i) {
+    std::string entry;
+    for (const SchemaKey& k : knownKeys()) {
+      if (k.table != table || k.kind != KeyKind::value) continue;
+      FieldValue v = k.get(elements.at(i));
+      if (std::holds_alternative<std::monostate>(v)) continue;
+      entry += (entry.empty() ? "" : ", ") + std::string(k.key) + " = " + format(k, v, indent);
     }
-    w.key("certificates", inlineTables(certs, w.indent()));
-    w.key("min_version", str(toString(l.tls->min_version)));
-    w.key("alpn", stringList(l.tls->alpn));
-    w.optional("ciphers", l.tls->ciphers);
+    tables.push_back(std::move(entry));
   }
+  return inlineTables(tables, indent);
+}
 
-  for (const auto& r : l.routes) {
-    w.table("listener.route", true);
-    w.optional("host", r.host);
-    w.optional("path_prefix", r.path_prefix);
-    w.key("upstream", str(r.upstream));
+// A value key's value as TOML, per its type in conf/schema.h.
+std::string format(const SchemaKey& k, const FieldValue& v, std::string_view indent) {
+  switch (k.value.type) {
+    case ValueType::boolean:
+      return boolean(std::get<bool>(v));
+    case ValueType::integer:
+      return integer(std::get<uint64_t>(v));
+    case ValueType::size:
+      return size(std::get<uint64_t>(v));
+    case ValueType::duration:
+      return duration(std::get<Duration>(v));
+    case ValueType::strings:
+    case ValueType::retry_conditions:
+      return stringList(std::get<std::vector<std::string>>(v));
+    case ValueType::tables:
+    case ValueType::addresses_or_tables:
+      return inlineTablesOf(k.path(), std::get<Elements>(v), indent);
+    default:
+      return str(std::get<std::string>(v));  // text, names, paths, addresses, choices
   }
 }
 
-void writeUpstream(Writer& w, const UpstreamConfig& u) {
-  w.table("upstream", true);
-  w.key("name", str(u.name));
-  w.key("panic", boolean(u.panic));
-  w.key("balance", str(toString(u.balance)));
-  if (u.dns) {
-    w.key("dns", str(u.dns->str()));
-  } else {
-    std::vector<std::string> endpoints;
-    for (const auto& e : u.endpoints) {
-      endpoints.push_back("address = " + str(e.address.str()) + ", weight = " + integer(e.weight));
+// A table's sections: none for an optional table that is not set.
+Elements sectionsOf(const FieldValue& v) {
+  const auto* e = std::get_if<Elements>(&v);
+  return e != nullptr ? *e : Elements{};
+}
+
+// The keys of `table` read out of `section` (its struct), then its tables, recursively,
+// all in the order of conf/key_table.cc.
+void writeTable(Writer& w, std::string_view table, const void* section) {
+  for (const SchemaKey& k : knownKeys()) {
+    if (k.table != table || k.kind != KeyKind::value) continue;
+    FieldValue v = k.get(section);
+    if (!std::holds_alternative<std::monostate>(v)) w.key(k.key, format(k, v, w.indent()));
+  }
+  for (const SchemaKey& k : knownKeys()) {
+    if (k.table != table || k.kind == KeyKind::value) continue;
+    std::string path = k.path();
+    Elements sections = sectionsOf(k.get(section));
+    for (size_t i = 0; i < sections.count; ++i) {
+      w.table(path, k.kind == KeyKind::array_of_tables);
+      writeTable(w, path, sections.at(i));
     }
-    w.key("endpoints", inlineTables(endpoints, w.indent()));
-  }
-  w.key("resolve_every", duration(u.resolve_every));
-
-  if (u.hash.key != HashKey::none) {
-    w.table("upstream.hash");
-    w.key("key", str(formatHashKey(u.hash)));
-  }
-
-  w.table("upstream.timeouts");
-  w.key("connect", duration(u.timeouts.connect));
-  w.key("response", duration(u.timeouts.response));
-  w.key("idle", duration(u.timeouts.idle));
-
-  w.table("upstream.retry");
-  w.key("attempts", integer(u.retry.attempts));
-  w.key("on", stringList(formatRetryOn(u.retry)));
-  w.key("backoff", duration(u.retry.backoff));
-  w.key("budget_percent", integer(u.retry.budget_percent));
-
-  if (u.health) {
-    w.table("upstream.health");
-    w.optional("path", u.health->path);
-    w.key("interval", duration(u.health->interval));
-    w.key("timeout", duration(u.health->timeout));
-    w.key("rise", integer(u.health->rise));
-    w.key("fall", integer(u.health->fall));
-  }
-
-  w.table("upstream.outlier");
-  w.key("consecutive_failures", integer(u.outlier.consecutive_failures));
-  w.key("ejection", duration(u.outlier.ejection));
-  w.key("max_ejected_percent", integer(u.outlier.max_ejected_percent));
-  w.key("slow_start", duration(u.outlier.slow_start));
-
-  w.table("upstream.limits");
-  w.key("max_connections", integer(u.limits.max_connections));
-  w.key("max_pending", integer(u.limits.max_pending));
-
-  w.table("upstream.pool");
-  w.key("max_idle_per_endpoint", integer(u.pool.max_idle_per_endpoint));
-  w.key("idle_timeout", duration(u.pool.idle_timeout));
-
-  if (u.tls) {
-    w.table("upstream.tls");
-    w.key("verify", boolean(u.tls->verify));
-    w.key("ca", str(u.tls->ca));
-    w.optional("sni", u.tls->sni);
-    w.optional("cert", u.tls->cert);
-    w.optional("key", u.tls->key);
   }
 }
 
@@ -207,27 +169,7 @@ void writeUpstream(Writer& w, const UpstreamConfig& u) {
 
 std::string printConfig(const Config& config) {
   Writer w;
-  w.table("global");
-  w.key("workers", integer(config.global.workers));
-  w.key("max_connections", integer(config.global.max_connections));
-  w.key("graceful_timeout", duration(config.global.graceful_timeout));
-  w.key("drain_delay", duration(config.global.drain_delay));
-  w.key("fiber_stack", size(config.global.fiber_stack));
-  w.key("pin_workers", boolean(config.global.pin_workers));
-  w.key("resolv_conf", str(config.global.resolv_conf));
-  w.key("hosts_file", str(config.global.hosts_file));
-
-  w.table("admin");
-  w.key("listen", str(config.admin.listen.str()));
-  w.key("per_endpoint_metrics", boolean(config.admin.per_endpoint_metrics));
-  w.key("allow_reload", boolean(config.admin.allow_reload));
-
-  w.table("access_log");
-  w.key("path", str(config.access_log.path));
-  w.key("format", str(toString(config.access_log.format)));
-
-  for (const auto& l : config.listeners) writeListener(w, l);
-  for (const auto& u : config.upstreams) writeUpstream(w, u);
+  writeTable(w, "", &config);
   return "# greenlb effective configuration: every default written out.\n" + w.take();
 }
 

@@ -1,6 +1,6 @@
-// The value types with units in greenlb's config (SPEC section 2): durations, sizes and
-// addresses. Pure text <-> value functions, no TOML, so the printer and the tests use the
-// same grammar as the loader.
+// The value types with units in greenlb's config (docs/configuration.md, "Values"):
+// durations, sizes and addresses. Pure text <-> value functions, no TOML, so the printer
+// and the tests use the same grammar as the loader.
 #pragma once
 
 #include <cstdint>

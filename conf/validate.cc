@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include "conf/policy_table.h"
 #include "conf/suggest.h"
+#include "conf/value_syntax.h"
 
 namespace greenlb::conf {
 namespace {
@@ -115,8 +117,9 @@ void checkListener(const ListenerConfig& l, const ListenerSource& s,
 }
 
 void checkUpstream(const UpstreamConfig& u, const UpstreamSource& s, Diagnostics& diags) {
-  if (u.balance == Balance::maglev && !s.hash_key.known()) {
-    diags.error(s.balance, "balance \"maglev\" needs a hash key: add [upstream.hash] key = ...");
+  if (policyOf(u.balance).hashes_key && !s.hash_key.known()) {
+    diags.error(s.balance, "balance \"" + std::string(toString(u.balance)) +
+                               "\" needs a hash key: add [upstream.hash] key = ...");
   }
   if (s.dns.known() && s.endpoints.known()) {
     diags.error(std::max(s.dns, s.endpoints),
@@ -131,6 +134,32 @@ void checkUpstream(const UpstreamConfig& u, const UpstreamSource& s, Diagnostics
     if (!inserted) {
       diags.error(s.endpoint_items[e],
                   "duplicate endpoint '" + text + "' (first at " + lineOf(it->second) + ")");
+    }
+  }
+}
+
+// A listener's requests must offer what its upstream's policy reads (conf/policy_table.h):
+// a tcp listener forwards connections, so an upstream it uses cannot hash a header, a
+// cookie or a path. Reported once per upstream, at its hash key.
+void checkRequestNeeds(const Config& config, const SourceMap& sources, Diagnostics& diags) {
+  std::vector<bool> reported(config.upstreams.size());
+  for (size_t i = 0; i < config.listeners.size(); ++i) {
+    const ListenerConfig& l = config.listeners[i];
+    for (size_t u = 0; u < config.upstreams.size(); ++u) {
+      const UpstreamConfig& up = config.upstreams[u];
+      if (reported[u] || up.name.empty() || up.name != l.upstream) continue;
+      RequestNeeds needs = needsOf(up);
+      if (needs <= offeredBy(l.protocol)) continue;
+      reported[u] = true;
+      std::string listener =
+          l.name.empty() ? std::string("a ") + std::string(toString(l.protocol)) + " listener"
+                         : std::string(toString(l.protocol)) + " listener '" + l.name + "'";
+      diags.error(sources.upstreams[u].hash_key,
+                  "hash key \"" + formatHashKey(up.hash) + "\" needs " +
+                      std::string(describe(needs)) + ", but upstream '" + up.name + "' serves " +
+                      listener + " (" + lineOf(sources.listeners[i].upstream) +
+                      "), whose connections offer only " +
+                      std::string(describe(offeredBy(l.protocol))) + " (key \"client_ip\")");
     }
   }
 }
@@ -157,6 +186,7 @@ void validateConfig(const Config& config, const SourceMap& sources, Diagnostics&
   for (size_t i = 0; i < config.upstreams.size(); ++i) {
     checkUpstream(config.upstreams[i], sources.upstreams[i], diags);
   }
+  checkRequestNeeds(config, sources, diags);
 }
 
 }  // namespace greenlb::conf

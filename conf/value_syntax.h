@@ -16,6 +16,9 @@ namespace greenlb::conf {
 // names are lower-cased (HTTP header names are case-insensitive); cookie names are not.
 Parsed<HashConfig> parseHashKey(std::string_view text);
 std::string formatHashKey(const HashConfig& hash);
+// The same grammar, looser about NAME, as the chart's values.schema.json checks it (a
+// regular expression; tests/unit/conf/units_test.cc holds it against the parser).
+inline constexpr std::string_view kHashKeyPattern = "^(client_ip|path|header:.+|cookie:.+)$";
 
 // One entry of [upstream.retry] on: "connect_failure", "reset", "timeout" or a 5xx status.
 struct RetryCondition {
@@ -24,6 +27,9 @@ struct RetryCondition {
   uint16_t code = 0;  // for `status`
 };
 Parsed<RetryCondition> parseRetryCondition(std::string_view text);
+// The same grammar as a regular expression, for the chart (see kHashKeyPattern).
+inline constexpr std::string_view kRetryConditionPattern =
+    "^(connect_failure|reset|timeout|5[0-9][0-9])$";
 
 // The `on` list that loads back to the same conditions as `retry`.
 std::vector<std::string> formatRetryOn(const RetryConfig& retry);

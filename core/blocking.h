@@ -1,6 +1,7 @@
 // Runs blocking work (reading and parsing a config file, loading certificates) on a helper
-// thread while the calling fiber parks, so the hub keeps serving (DESIGN: blocking work
-// never runs on a hub). Meant for rare operations: it starts a thread per call.
+// thread while the calling fiber parks, so the hub keeps serving (blocking work never runs
+// on a hub: docs/architecture.md, "Hubs and fibers"). Meant for rare operations: it starts
+// a thread per call.
 #pragma once
 
 #include <exception>

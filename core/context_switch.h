@@ -1,5 +1,6 @@
-// The one place that switches stacks (DESIGN section 2): Boost.Context's fcontext
-// primitives plus the AddressSanitizer and ThreadSanitizer fiber annotations.
+// The one place that switches stacks (docs/architecture.md, "Hubs and fibers"):
+// Boost.Context's fcontext primitives plus the AddressSanitizer and ThreadSanitizer fiber
+// annotations.
 #pragma once
 
 #include <cstddef>

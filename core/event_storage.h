@@ -1,5 +1,6 @@
 // Room for one libevent `struct event` inside an owning object, so that no public core
-// header includes libevent (DESIGN: only core/ sees it) and no wait allocates an event.
+// header includes libevent (only core/ sees it: docs/architecture.md, "Layers") and no
+// wait allocates an event.
 #pragma once
 
 namespace greenlb::core::detail {

@@ -1,6 +1,7 @@
-// Errors as values for the data plane (DESIGN section 3): every read can fail and most
-// failures are normal (peer closed, timed out), so operations return a Result instead of
-// throwing. The error is an errno value; the runtime's own conditions map onto errno too:
+// Errors as values for the data plane (docs/architecture.md, "Errors"): every read can fail
+// and most failures are normal (peer closed, timed out), so operations return a Result
+// instead of throwing. The error is an errno value; the runtime's own conditions map onto
+// errno too:
 //   ETIMEDOUT  a Timeout around the wait expired
 //   ECANCELED  the fiber was killed
 //   EBADF      the socket was closed while the fiber waited on it

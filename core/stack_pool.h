@@ -1,5 +1,6 @@
 // Fiber stacks: reserved with MAP_NORESERVE and a PROT_NONE guard page below, recycled LIFO
-// per hub, trimmed with MADV_DONTNEED when a deep one comes back (DESIGN section 2).
+// per hub, trimmed with MADV_DONTNEED when a deep one comes back (docs/architecture.md,
+// "Hubs and fibers").
 //
 // Every mapped stack costs two kernel VMAs (the guard page splits the mapping) and
 // vm.max_map_count caps VMAs per process (65530 by default), so the pool also enforces a

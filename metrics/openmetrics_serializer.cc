@@ -71,9 +71,10 @@ Shape shapeOf(const MetricFamily& f) {
       if (endsWith(name, "_total")) return {name.substr(0, name.size() - 6), "counter"};
       return {name, "unknown"};
     case MetricType::Gauge:
-      // Gauges stay gauges, "_info" ones too: SPEC 5 types greenlb_build_info as a gauge,
-      // and an OpenMetrics info family would be named "greenlb_build" (a different family
-      // name, and metadata type, than the text format's).
+      // Gauges stay gauges, "_info" ones too: the contract types greenlb_build_info as a
+      // gauge (docs/observability.md, "Metric families"), and an OpenMetrics info family
+      // would be named "greenlb_build" (a different family name, and metadata type, than
+      // the text format's).
       return {name, "gauge"};
     case MetricType::Summary:
       return {name, "summary"};

@@ -3,7 +3,8 @@
 //
 // Differences from the Prometheus 0.0.4 text that the serializer takes care of:
 // - counters: the family (HELP/TYPE/UNIT lines) is named without `_total`, samples with it;
-// - gauges stay gauges, `*_info` ones too (SPEC 5 types greenlb_build_info a gauge);
+// - gauges stay gauges, `*_info` ones too (the contract types greenlb_build_info a gauge:
+//   docs/observability.md, "Metric families");
 // - `# UNIT` for families whose name ends in `_seconds` or `_bytes`;
 // - HELP text and label values escape backslash, double quote and newline;
 // - `le` values are canonical floats ("1.0", "+Inf"); NaN is spelled "NaN";

@@ -30,7 +30,7 @@ std::string codeLabel(int code) {
 }
 
 // One MetricFamily per catalog entry, filled by the scrape, then handed out in catalog
-// order.
+// order (the order of metrics/family_list.h).
 class FamilySet {
  public:
   FamilySet() {
@@ -44,24 +44,36 @@ class FamilySet {
   void gauge(FamilyId id, Labels labels, double value) {
     at(id).metric.push_back(gaugeSample(std::move(labels), value));
   }
-  void histogram(FamilyId id, Labels labels, const Histogram& h) {
-    histogram(id, std::move(labels), h.snapshot());
-  }
   void histogram(FamilyId id, Labels labels, HistogramSnapshot h) {
     at(id).metric.push_back(histogramSample(std::move(labels), std::move(h)));
   }
-  // One counter sample per enum value, labelled `label`="name".
-  template <size_t N>
-  void counters(FamilyId id, const Labels& labels, std::string_view label,
-                const Counter (&values)[N], const std::string_view (&names)[N]) {
-    for (size_t i = 0; i < N; ++i) {
+
+  // The samples of one field (metrics/family_fields.h), labelled `labels`.
+  void add(FamilyId id, const Labels& labels, const Counter& c) {
+    counter(id, labels, static_cast<double>(c.value()));
+  }
+  void add(FamilyId id, const Labels& labels, const Gauge& g) {
+    gauge(id, labels, static_cast<double>(g.value()));
+  }
+  template <int64_t Initial>
+  void add(FamilyId id, const Labels& labels, const SharedLevel<Initial>& level) {
+    gauge(id, labels, static_cast<double>(level.load(std::memory_order_relaxed)));
+  }
+  void add(FamilyId id, const Labels& labels, const Histogram& h) {
+    histogram(id, labels, h.snapshot());
+  }
+  // One counter sample per enum value, labelled with the enum's label.
+  template <class E>
+  void add(FamilyId id, const Labels& labels, const CountersBy<E>& values) {
+    const LabelValues names = labelsOf(E{});
+    for (size_t i = 0; i < CountersBy<E>::kSize; ++i) {
       Labels l = labels;
-      l.push_back({str(label), str(names[i])});
+      l.push_back({str(names.label), str(names.values[i])});
       counter(id, std::move(l), static_cast<double>(values[i].value()));
     }
   }
   // One counter sample per status code seen.
-  void statuses(FamilyId id, const Labels& labels, const StatusCounters& codes) {
+  void add(FamilyId id, const Labels& labels, const StatusCounters& codes) {
     codes.forEach([&](int code, uint64_t total) {
       Labels l = labels;
       l.push_back({"code", codeLabel(code)});
@@ -112,6 +124,17 @@ UpstreamMetrics& Registry::upstream(const std::string& name) {
   return *slot;
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> Registry::endpointsOf(
+    const std::string& upstream) const {
+  std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> out;
+  std::lock_guard lock(mu_);
+  for (auto it = endpoints_.lower_bound({upstream, ""});
+       it != endpoints_.end() && it->first.first == upstream; ++it) {
+    if (auto alive = it->second.lock()) out.emplace_back(it->first.second, std::move(alive));
+  }
+  return out;
+}
+
 std::shared_ptr<EndpointMetrics> Registry::endpoint(const std::string& upstream,
                                                     const std::string& address) {
   std::lock_guard lock(mu_);
@@ -128,17 +151,6 @@ std::shared_ptr<EndpointMetrics> Registry::endpoint(const std::string& upstream,
   std::shared_ptr<EndpointMetrics> fresh(new EndpointMetrics(hubs_));
   slot = fresh;
   return fresh;
-}
-
-std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> Registry::endpointsOf(
-    const std::string& upstream) const {
-  std::vector<std::pair<std::string, std::shared_ptr<EndpointMetrics>>> out;
-  std::lock_guard lock(mu_);
-  for (auto it = endpoints_.lower_bound({upstream, ""});
-       it != endpoints_.end() && it->first.first == upstream; ++it) {
-    if (auto alive = it->second.lock()) out.emplace_back(it->first.second, std::move(alive));
-  }
-  return out;
 }
 
 void Registry::attachHubs(std::vector<core::Hub*> hubs) {
@@ -165,16 +177,18 @@ std::vector<MetricFamily> Registry::Collect() const {
   out.gauge(build_info, {{"version", version_}}, 1);
 
   std::lock_guard lock(mu_);
+  // The families of each scope, as metrics/family_list.h declares them.
   for (const auto& [name, l] : listeners_) {
     const Labels by{{"listener", name}};
-    out.counter(connections_accepted, by, static_cast<double>(l->connections_accepted.value()));
-    out.gauge(connections_active, by, static_cast<double>(l->connections_active.value()));
-    out.counters(client_errors, by, "reason", l->client_errors, kClientErrorNames);
-    out.counter(bytes_received, by, static_cast<double>(l->bytes_received.value()));
-    out.counter(bytes_sent, by, static_cast<double>(l->bytes_sent.value()));
+#define GREENLB_LISTENER(id, scope, Field, field, name, help) \
+  GREENLB_METRIC_SCOPE(scope, out.add(FamilyId::id, by, l->field);, , , , , )
+    GREENLB_METRIC_FAMILIES(GREENLB_LISTENER)
+#undef GREENLB_LISTENER
     if (l->hasTls()) {
-      out.counters(tls_handshakes, by, "result", l->tls_handshakes, kCheckResultNames);
-      out.histogram(tls_handshake_duration, by, l->tls_handshake_duration);
+#define GREENLB_TLS(id, scope, Field, field, name, help) \
+  GREENLB_METRIC_SCOPE(scope, , out.add(FamilyId::id, by, l->field);, , , , )
+      GREENLB_METRIC_FAMILIES(GREENLB_TLS)
+#undef GREENLB_TLS
       for (auto& [cert, expiry] : l->certificates()) {
         out.gauge(tls_certificate_expiry, {{"listener", name}, {"name", cert}}, expiry);
       }
@@ -185,25 +199,20 @@ std::vector<MetricFamily> Registry::Collect() const {
     // Every listener gets request metrics for every upstream (routes may reach any of
     // them); only pairs that saw a request are exported, or the series would grow as
     // listeners x upstreams x buckets whatever the traffic.
-    HistogramSnapshot duration = r->duration.snapshot();
-    bool counted = duration.count != 0;
-    r->requests.forEach([&](int, uint64_t) { counted = true; });
-    if (!counted) continue;
+    if (!r->counted()) continue;
     const Labels by{{"listener", key.first}, {"upstream", key.second}};
-    out.statuses(requests, by, r->requests);
-    out.histogram(request_duration, by, std::move(duration));
+#define GREENLB_REQUEST(id, scope, Field, field, name, help) \
+  GREENLB_METRIC_SCOPE(scope, , , out.add(FamilyId::id, by, r->field);, , , )
+    GREENLB_METRIC_FAMILIES(GREENLB_REQUEST)
+#undef GREENLB_REQUEST
   }
 
   for (const auto& [name, u] : upstreams_) {
     const Labels by{{"upstream", name}};
-    out.histogram(upstream_connect_duration, by, u->connect_duration);
-    out.histogram(upstream_first_byte_duration, by, u->first_byte_duration);
-    out.counters(upstream_timeouts, by, "kind", u->timeouts, kTimeoutKindNames);
-    out.counter(upstream_retries, by, static_cast<double>(u->retries.value()));
-    out.counter(upstream_protocol_errors, by, static_cast<double>(u->protocol_errors.value()));
-    out.counters(upstream_unavailable, by, "reason", u->unavailable, kUnavailableNames);
-    out.gauge(upstream_panic, by, static_cast<double>(u->panic.load(std::memory_order_relaxed)));
-    out.gauge(upstream_pool_idle, by, static_cast<double>(u->pool_idle.value()));
+#define GREENLB_UPSTREAM(id, scope, Field, field, name, help) \
+  GREENLB_METRIC_SCOPE(scope, , , , out.add(FamilyId::id, by, u->field);, , )
+    GREENLB_METRIC_FAMILIES(GREENLB_UPSTREAM)
+#undef GREENLB_UPSTREAM
   }
 
   const bool per_endpoint = perEndpointMetrics();
@@ -215,14 +224,10 @@ std::vector<MetricFamily> Registry::Collect() const {
     }
     if (per_endpoint) {
       const Labels by{{"upstream", it->first.first}, {"endpoint", it->first.second}};
-      out.statuses(upstream_requests, by, e->requests);
-      out.gauge(upstream_endpoint_up, by,
-                static_cast<double>(e->up.load(std::memory_order_relaxed)));
-      out.gauge(upstream_endpoint_in_flight, by,
-                static_cast<double>(e->in_flight.load(std::memory_order_relaxed)));
-      out.counter(upstream_connect_failures, by, static_cast<double>(e->connect_failures.value()));
-      out.counter(upstream_ejections, by, static_cast<double>(e->ejections.value()));
-      out.counters(upstream_health_checks, by, "result", e->health_checks, kCheckResultNames);
+#define GREENLB_ENDPOINT(id, scope, Field, field, name, help) \
+  GREENLB_METRIC_SCOPE(scope, , , , , out.add(FamilyId::id, by, e->field);, )
+      GREENLB_METRIC_FAMILIES(GREENLB_ENDPOINT)
+#undef GREENLB_ENDPOINT
     }
     ++it;
   }
@@ -231,7 +236,7 @@ std::vector<MetricFamily> Registry::Collect() const {
     const Labels by{{"hub", std::to_string(hub->id())}};
     out.gauge(hub_fibers, by,
               static_cast<double>(hub->counters().fibers.load(std::memory_order_relaxed)));
-    out.histogram(hub_loop_lag, by, *loop_lag_.at(hub->id()));
+    out.add(hub_loop_lag, by, *loop_lag_.at(hub->id()));
   }
 
   out.counter(config_reloads, {{"result", "success"}},

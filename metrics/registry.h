@@ -1,5 +1,5 @@
 // The process-wide metrics registry: creates the metric objects the proxy and the balancer
-// count into and turns them into the /metrics exposition (SPEC 5).
+// count into and turns them into the /metrics exposition (docs/observability.md).
 //
 // Get-or-create calls happen at startup and on reload (they take a mutex); the objects they
 // return keep their addresses for the life of the registry, and their counters live for the

@@ -1,4 +1,5 @@
-// The access log (SPEC [access_log]): one line per request, JSON or combined format.
+// The access log (docs/observability.md, "Access log"): one line per request, JSON or
+// combined format.
 //
 // A hub formats its lines into its own buffer (no lock, no allocation in steady state) and
 // hands full buffers — or, every 200 ms, partial ones — to a writer thread, which does the

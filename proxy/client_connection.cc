@@ -78,9 +78,9 @@ void ClientConnection::onIdleTimeout(core::Socket&) {
     const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
     size_t hub = hub_.index();
     if (plan.tls != nullptr) {
-      plan.metrics->tls_handshakes[static_cast<size_t>(metrics::CheckResult::failure)].add(hub);
+      plan.metrics->tls_handshakes[metrics::index(metrics::CheckResult::failure)].add(hub);
     } else {
-      plan.metrics->client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub);
+      plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub);
     }
   }
   delete this;
@@ -111,7 +111,7 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
   http::RequestParser parser(lc.limits.max_header_bytes);
   std::optional<core::Timeout> deadline;  // armed only if the head is not all here already
   auto answer = [&](int status, ClientError reason) {
-    lm.client_errors[static_cast<size_t>(reason)].add(hub);
+    lm.client_errors[metrics::index(reason)].add(hub);
     // Proxy-made responses carry an X-Request-Id too: the request never got one of its own.
     char id[http::kMaxRequestIdLength];
     size_t id_len = http::generateRequestId(std::span<char>(id, sizeof id));
@@ -147,7 +147,7 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
       if (!st.ok()) {
         if (deadline->expired()) {
           if (in.empty()) {
-            lm.client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub);
+            lm.client_errors[metrics::index(ClientError::header_timeout)].add(hub);
             return HeadOutcome::closed;  // never said a word: no answer owed
           }
           return answer(408, ClientError::header_timeout);
@@ -157,7 +157,7 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
       continue;
     }
     if (!n.ok() || *n == 0) {
-      if (!in.empty()) lm.client_errors[static_cast<size_t>(ClientError::reset)].add(hub);
+      if (!in.empty()) lm.client_errors[metrics::index(ClientError::reset)].add(hub);
       return HeadOutcome::closed;
     }
     in.produced(*n);
@@ -184,8 +184,8 @@ bool ClientConnection::startTls() {
     }
     size_t hub = hub_.index();
     ok = st.ok();
-    plan.metrics->tls_handshakes[static_cast<size_t>(ok ? metrics::CheckResult::success
-                                                        : metrics::CheckResult::failure)]
+    plan.metrics->tls_handshakes[metrics::index(ok ? metrics::CheckResult::success
+                                                   : metrics::CheckResult::failure)]
         .add(hub);
     if (ok) {
       plan.metrics->tls_handshake_duration.observe(hub, core::toSeconds(Clock::now() - t0));

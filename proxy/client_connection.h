@@ -1,5 +1,6 @@
 // A client connection. While it waits for its next request it is *dormant*: no fiber, no
-// buffer, only this small struct with the socket and its embedded event (DESIGN 2). The
+// buffer, only this small struct with the socket and its embedded event
+// (docs/architecture.md, "Dormant connections"). The
 // socket's idle watcher spawns a fiber again when the client speaks, or closes the
 // connection when the idle timeout passes: `client_idle` between requests, and
 // `client_header` before the first byte of a fresh connection, which starts dormant too

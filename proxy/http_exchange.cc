@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "balancer/hash_key.h"
+#include "proxy/http_request_view.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/access_log.h"
@@ -102,7 +102,7 @@ bool HttpExchange::run() {
   upstream_ = gen_.upstreams[static_cast<size_t>(index)].get();
   if (head_.body == http::BodyKind::content_length && lc.limits.max_body_bytes != 0 &&
       head_.content_length > lc.limits.max_body_bytes) {
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
     respondError(413, "body_too_large");
     finish();
     return false;
@@ -121,13 +121,13 @@ bool HttpExchange::checkBodyInHand() {
   uint64_t payload = 0;
   http::ChunkedDecoder::Status st = http::ChunkedDecoder::check(in_.data(), &payload);
   if (st == http::ChunkedDecoder::Status::error) {
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::bad_request)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::bad_request)].add(hub_);
     respondError(400, "bad_chunked_body");
     return false;
   }
   uint64_t max = plan_.config->limits.max_body_bytes;
   if (max != 0 && payload > max) {
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
     respondError(413, "body_too_large");
     return false;
   }
@@ -135,19 +135,9 @@ bool HttpExchange::checkBodyInHand() {
 }
 
 bool HttpExchange::forward(balancer::Upstream& up) {
-  const conf::UpstreamConfig& cfg = up.config();
   const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
   attempts_.emplace(client_.hub(), up, tls);
-  balancer::PickContext& ctx = attempts_->pickContext();
-  if (cfg.balance == conf::Balance::maglev) {
-    char ip[64];
-    std::string_view client_ip(ip, client_.peer().ipText(ip, sizeof ip));
-    auto header = [this](std::string_view name) { return headerValue(head_, name); };
-    if (auto h = balancer::hashKey(cfg.hash, client_ip, head_.target, header)) {
-      ctx.hash = *h;
-      ctx.has_hash = true;
-    }
-  }
+  up.computeHashKey(httpRequestView(client_.peer(), head_), attempts_->pickContext());
   while (attempts_->next() != nullptr) {
     switch (attempt(up)) {
       case Attempt::done:
@@ -227,7 +217,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   size_t n = http::writeUpstreamRequestHead(head_, fi, std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) {
     upstream_conn_.reset();
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
     respondError(431, "head_too_large");
     return Attempt::failed;
   }
@@ -283,7 +273,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   bytes_received_ += r.in_bytes;
   if (body_late && !r.ok()) {
     upstream_conn_.reset();
-    plan_.metrics->client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub_);
+    plan_.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_);
     respondError(408, "request_body_timeout");
     return Attempt::failed;
   }
@@ -294,22 +284,22 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
     case PumpError::source:
       upstream_conn_.reset();
       if (r.code == ETIMEDOUT) {
-        plan_.metrics->client_errors[static_cast<size_t>(ClientError::header_timeout)].add(hub_);
+        plan_.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_);
         respondError(408, "client_body_timeout");
       } else {
-        plan_.metrics->client_errors[static_cast<size_t>(ClientError::reset)].add(hub_);
+        plan_.metrics->client_errors[metrics::index(ClientError::reset)].add(hub_);
         error_ = "client_reset";
         status_ = 499;  // logged only: nobody to answer
       }
       return Attempt::failed;
     case PumpError::framing:
       upstream_conn_.reset();
-      plan_.metrics->client_errors[static_cast<size_t>(ClientError::bad_request)].add(hub_);
+      plan_.metrics->client_errors[metrics::index(ClientError::bad_request)].add(hub_);
       respondError(400, "bad_chunked_body");
       return Attempt::failed;
     case PumpError::too_large:
       upstream_conn_.reset();
-      plan_.metrics->client_errors[static_cast<size_t>(ClientError::too_large)].add(hub_);
+      plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
       respondError(413, "body_too_large");
       return Attempt::failed;
     case PumpError::destination:
@@ -339,7 +329,7 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up) {
         readTimed(upstream_conn_->transport(), out_.tail(), out_.tailRoom(), core::Duration::zero());
     if (!n.ok() && n.error().cancelled()) return fail(UpstreamError::cancelled, false);
     if (!n.ok() && deadline.expired()) {
-      up.metrics().timeouts[static_cast<size_t>(TimeoutKind::response)].add(hub_);
+      up.metrics().timeouts[metrics::index(TimeoutKind::response)].add(hub_);
       return fail(UpstreamError::response_timeout, replayable);
     }
     if (!n.ok() || *n == 0) {
@@ -387,7 +377,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up) {
   bool client10 = head_.version == http::Version::http10;
   bool dechunk = client10 && response_.body == http::BodyKind::chunked;
   // Draining, or the listener was removed by a reload while this request ran: the client
-  // is told to go (docs/operations.md, "Draining").
+  // is told to go (docs/operations.md, "Drain").
   client_keep_alive_ = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
                        !client_.hub().draining() && !client_.listener().stopped() &&
                        response_.body != http::BodyKind::until_close && !dechunk;
@@ -431,7 +421,7 @@ bool HttpExchange::relayResponse(balancer::Upstream& up) {
       client_keep_alive_ = false;
       return false;
     case PumpError::source:
-      if (r.code == ETIMEDOUT) up.metrics().timeouts[static_cast<size_t>(TimeoutKind::idle)].add(hub_);
+      if (r.code == ETIMEDOUT) up.metrics().timeouts[metrics::index(TimeoutKind::idle)].add(hub_);
       attempts_->reportFailure();
       [[fallthrough]];
     default:

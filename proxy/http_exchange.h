@@ -1,4 +1,5 @@
-// One HTTP request forwarded to an upstream and its response relayed back (SPEC 3): route,
+// One HTTP request forwarded to an upstream and its response relayed back
+// (docs/proxying.md; docs/architecture.md, "A request's path"): route,
 // pick an endpoint, reuse or open a connection, send the head and stream the body, wait for
 // the first response byte under the response timeout, stream the response back. Failures
 // before anything reached the client become retries where that is safe, else 502/503/504.

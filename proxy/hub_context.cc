@@ -103,7 +103,7 @@ void HubContext::retireListener(const std::string& name) {
     ListenerSocket* gone = listeners_[i].get();
     gone->stop();
     // Its idle kept-alive connections close now; busy ones after their response, which
-    // says Connection: close (SPEC 6).
+    // says Connection: close (docs/operations.md#drain).
     for (ClientConnection* c = connections_; c != nullptr;) {
       ClientConnection* next = c->next;
       if (&c->listener() == gone) c->closeIfDormant();

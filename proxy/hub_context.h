@@ -118,7 +118,7 @@ class HubContext {
 
 // A hold on the generation in force when it was taken (HubContext::acquire), released when
 // the lease ends however its holder ends: a request or tunnel finishes on the generation
-// it began with while a reload publishes the next (docs/architecture.md, "Reloads").
+// it began with while a reload publishes the next (docs/operations.md, "Reload").
 class GenerationLease {
  public:
   explicit GenerationLease(HubContext& hub) : hub_(&hub), gen_(hub.acquire()) {}

@@ -1,4 +1,4 @@
-// greenlb's command line (SPEC section 1): the composition root.
+// greenlb's command line (docs/operations.md, "Command line"): the composition root.
 #include <openssl/crypto.h>
 
 #include <cstdio>

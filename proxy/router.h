@@ -1,4 +1,5 @@
-// A listener's routes (SPEC 2, [[listener.route]]): the first route whose host (exact, or
+// A listener's routes (docs/configuration.md, "[[listener.route]]"): the first route whose
+// host (exact, or
 // "*.example.com" for any subdomain) and path prefix both match wins; otherwise the
 // listener's default upstream. Matching allocates nothing.
 #pragma once

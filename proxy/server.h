@@ -1,4 +1,4 @@
-// The composition root of a running greenlb (SPEC 1 and 6): loads the config, starts one
+// The composition root of a running greenlb (docs/operations.md): loads the config, starts one
 // hub per worker, binds every listener on every hub, serves the admin listener, and lives
 // through SIGHUP reloads until SIGTERM drains it.
 #pragma once

@@ -1,6 +1,6 @@
-// `protocol = "tcp"` listeners (SPEC 2): an L4 tunnel from each client connection to an
-// endpoint of the listener's upstream, spliced in both directions until either side
-// closes or tunnel_idle passes. A connect failure tries another endpoint.
+// `protocol = "tcp"` listeners (docs/proxying.md, "Tunnels"): an L4 tunnel from each client
+// connection to an endpoint of the listener's upstream, spliced in both directions until
+// either side closes or tunnel_idle passes. A connect failure tries another endpoint.
 #pragma once
 
 namespace greenlb::proxy {

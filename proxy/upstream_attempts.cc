@@ -105,7 +105,7 @@ std::unique_ptr<UpstreamConnection> UpstreamAttempts::openConnection(bool allow_
   }
   ep.metrics().connect_failures.add(hub_index_);
   if (timed_out) {
-    up_.metrics().timeouts[static_cast<size_t>(metrics::TimeoutKind::connect)].add(hub_index_);
+    up_.metrics().timeouts[metrics::index(metrics::TimeoutKind::connect)].add(hub_index_);
   }
   error_ = timed_out    ? UpstreamError::connect_timeout
            : tls_failed ? UpstreamError::tls_handshake_failed

@@ -1,4 +1,5 @@
-// Idle keep-alive connections to one endpoint, kept by one hub (SPEC [upstream.pool]).
+// Idle keep-alive connections to one endpoint, kept by one hub (docs/proxying.md,
+// "Upstream connections").
 //
 // An idle connection has no fiber: its socket's idle watcher hears the upstream closing it,
 // or sending anything unasked (or the idle timeout passing), and drops it from the pool;

@@ -11,7 +11,8 @@ namespace greenlb::proxy::http {
 
 // More header lines than this is answered with 431.
 inline constexpr size_t kMaxHeaders = 100;
-// Used when the caller gives no limit; the listener's max_header_bytes default (SPEC 2).
+// Used when the caller gives no limit; the listener's max_header_bytes default
+// (docs/configuration.md, "[listener.limits]").
 inline constexpr size_t kDefaultMaxHeadBytes = size_t{32} * 1024;
 
 // One header line. Both views point into the caller's buffer; value has no leading or
@@ -93,7 +94,8 @@ struct ResponseHead {
   const Header* find(std::string_view name) const { return findHeader(fields(), name); }
 };
 
-// GET, HEAD, OPTIONS, PUT, DELETE and TRACE: the methods a retry may repeat (SPEC 3).
+// GET, HEAD, OPTIONS, PUT, DELETE and TRACE: the methods a retry may repeat
+// (docs/proxying.md, "Retries").
 bool isIdempotentMethod(std::string_view method);
 
 }  // namespace greenlb::proxy::http

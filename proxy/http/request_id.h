@@ -15,7 +15,8 @@ inline constexpr size_t kMaxRequestIdLength = 128;
 // getrandom(2): no syscall and no lock per call.
 size_t generateRequestId(std::span<char> out);
 
-// A received id is kept when it has 1-128 visible ASCII characters and no spaces (SPEC 3).
+// A received id is kept when it has 1-128 visible ASCII characters and no spaces
+// (docs/proxying.md, "Headers").
 bool isValidRequestId(std::string_view id);
 
 }  // namespace greenlb::proxy::http

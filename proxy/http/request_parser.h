@@ -1,5 +1,5 @@
 // Incremental, zero-copy parser of HTTP/1.1 and 1.0 request heads, strict where
-// leniency lets two parsers disagree about a message (SPEC section 3).
+// leniency lets two parsers disagree about a message (docs/proxying.md, "Strict parsing").
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,7 @@
 // Costs of the HTTP/1.1 codec on the hot path: parsing a typical request head, a
 // response head, de-chunking, rewriting heads, generating request ids. Each benchmark
-// also reports heap allocations per iteration, which must stay 0 (DESIGN rule 3).
+// also reports heap allocations per iteration, which must stay 0 (docs/architecture.md,
+// "House rules", 3).
 #include <benchmark/benchmark.h>
 
 #include <atomic>

@@ -485,6 +485,10 @@ BAD_VALUES = [
     ("schema: unknown [global] key", ["--set", "greenlb.global.worker=2"], "worker"),
     ("schema: duration without unit", ["--set", "greenlb.global.drain_delay=5"], "drain_delay"),
     ("schema: image.pullPolicy enum", ["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
+    # Ranges come from greenlb's key table (tests/chart/config_schema.py), maxima too.
+    ("schema: workers over 1024", ["--set", "greenlb.global.workers=5000"], "workers"),
+    ("schema: endpoint weight 0", {"greenlb": {"upstream": [
+        {"name": "app", "endpoints": [{"address": "10.0.0.1:80", "weight": 0}]}]}}, "weight"),
     ("schema: listener protocol udp", {"greenlb": {"listener": [
         {"name": "web", "listen": "0.0.0.0:8080", "protocol": "udp"}]}}, "protocol"),
     # YAML reads an unquoted `on:` key as true; the schema catches it before greenlb does.

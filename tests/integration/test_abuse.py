@@ -1,4 +1,4 @@
-"""Slow and abusive clients, connection floods and faulty backends (issue 11, SPEC 3).
+"""Slow and abusive clients, connection floods and faulty backends (issue 11, docs/proxying.md).
 
 The 15,000-idle-connection test needs more fds than an ASan run affords: it lives in
 test_abuse_nosan.py.

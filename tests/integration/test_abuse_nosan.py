@@ -70,7 +70,8 @@ def test_fifteen_thousand_idle_connections_are_cheap_and_others_are_served(fresh
                 print(f"\n{CONNECTIONS} idle ({'never spoke' if fresh else 'keep-alive'}): "
                       f"RSS {rss0} -> {rss} KiB, {per_conn:.2f} KiB per connection, "
                       f"fds {fds0} -> {open_fds(lb.pid())}")
-                # An idle connection holds no fiber and no buffer (DESIGN 2), whether kept
+                # An idle connection holds no fiber and no buffer (docs/architecture.md,
+                # "Dormant connections"), whether kept
                 # alive or never spoken (it goes dormant at once: issue 4). Measured ~0.5 KiB
                 # each (socket, event, struct); a parked fiber's touched stack is ~12.5.
                 assert per_conn < 4, per_conn

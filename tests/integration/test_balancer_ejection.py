@@ -1,5 +1,5 @@
 """Passive outlier ejection (5xx, connect failures) and return; retries turning a dying
-backend into successes; the retry budget under a failing upstream (SPEC 2, 3)."""
+backend into successes; the retry budget under a failing upstream (docs/balancing.md)."""
 import json
 import threading
 import time

@@ -1,5 +1,5 @@
 """Active health checks (HTTP and TCP), one check per endpoint per interval for the whole
-process, and panic mode when every endpoint is out (SPEC 2 [upstream.health], 4)."""
+process, and panic mode when every endpoint is out (docs/balancing.md)."""
 import time
 
 from greenlb_testlib import Greenlb, Upstream, basic_config, free_port, http_get, wait_until

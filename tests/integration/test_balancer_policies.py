@@ -1,5 +1,5 @@
 """least_conn away from a slow backend across workers, Maglev stickiness by header, and
-the limits: max_connections with a max_pending queue, 503 beyond it (SPEC 2, 4)."""
+the limits: max_connections with a max_pending queue, 503 beyond it (docs/balancing.md)."""
 import collections
 import threading
 import time

@@ -1,4 +1,5 @@
-"""The command line (SPEC 1): version, startup errors as one clear line, the demo."""
+"""The command line (docs/operations.md, "Command line"): version, startup errors as one
+clear line, the demo."""
 import signal
 import socket
 import subprocess
@@ -41,6 +42,23 @@ def test_invalid_config_prints_file_line_col_and_exits_1():
         assert "greenlb.toml:" in lb.log() and "error:" in lb.log() and "did you mean" in lb.log()
 
 
+def test_check_refuses_an_http_only_hash_key_behind_a_tcp_listener(tmp_path):
+    # A tcp listener offers its upstream only the client's address (docs/balancing.md).
+    path = tmp_path / "greenlb.toml"
+    path.write_text(
+        '[[listener]]\nname = "pg"\nlisten = "127.0.0.1:0"\nprotocol = "tcp"\nupstream = "db"\n\n'
+        '[[upstream]]\nname = "db"\nbalance = "maglev"\nendpoints = ["127.0.0.1:9"]\n'
+        '  [upstream.hash]\n  key = "header:x-user"\n')
+    out = subprocess.run([GREENLB_BIN, "--check", "-c", str(path)], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 1
+    assert f"{path}:12:9: error: hash key \"header:x-user\" needs an HTTP request" in out.stderr
+    path.write_text(path.read_text().replace("header:x-user", "client_ip"))
+    out = subprocess.run([GREENLB_BIN, "--check", "-c", str(path)], capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+
+
 def test_sigterm_drains_and_exits_zero():
     text, port, _ = basic_config(["127.0.0.1:9"])
     with Greenlb(text) as lb:
@@ -49,7 +67,8 @@ def test_sigterm_drains_and_exits_zero():
 
 
 def test_demo_serves_three_upstreams_behind_the_proxy():
-    # The demo's ports are fixed (SPEC 1): skip when something else holds them.
+    # The demo's ports are fixed (docs/operations.md, "Command line"): skip when something
+    # else holds them.
     for port in (8080, 9901, 9001, 9002, 9003):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:

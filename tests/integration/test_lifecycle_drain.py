@@ -1,6 +1,7 @@
-"""Graceful drain on SIGTERM (issue 7, SPEC 6): /readyz turns 503 at once, listeners keep
-accepting for drain_delay, kept-alive clients are told Connection: close, requests, uploads
-and tunnels in flight finish, the process exits 0; a second SIGTERM exits at once."""
+"""Graceful drain on SIGTERM (issue 7, docs/operations.md#drain): /readyz turns 503 at
+once, listeners keep accepting for drain_delay, kept-alive clients are told Connection:
+close, requests, uploads and tunnels in flight finish, the process exits 0; a second
+SIGTERM exits at once."""
 import signal
 import socket
 import threading

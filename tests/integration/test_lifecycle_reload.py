@@ -1,5 +1,6 @@
-"""Hot reload on SIGHUP and POST /reload (issue 7, SPEC 6): no dropped connection, routes
-switch, listeners move, invalid files change nothing, upstream state survives."""
+"""Hot reload on SIGHUP and POST /reload (issue 7, docs/operations.md#reload): no dropped
+connection, routes switch, listeners move, invalid files change nothing, upstream state
+survives."""
 import os
 import re
 import signal
@@ -52,7 +53,8 @@ def test_route_moves_across_20_reloads_under_load_without_a_failure():
         configs = {name: two_upstream_config(name, a, b, port, admin) for name in ("a", "b")}
         with Greenlb(configs["a"]) as lb:
             # A connection kept alive across every reload: its next request must use the
-            # configuration in force (SPEC 6), not the one it was opened under.
+            # configuration in force (docs/operations.md#reload), not the one it was opened
+            # under.
             kept = RawHttpConnection(port)
             assert kept.request("/r/kept")[2] == b"a\n"
             load = LoadRun(port, path="/r/load", threads=8, per_connection=25).start()

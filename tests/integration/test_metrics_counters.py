@@ -1,6 +1,6 @@
-"""Exact metric values after known traffic (issue 6, SPEC 5): two listeners, two upstreams,
-two hubs; client errors of every reason; counters across reloads; per_endpoint_metrics;
-series of an endpoint removed by a reload leaving the exposition."""
+"""Exact metric values after known traffic (issue 6, docs/observability.md): two listeners,
+two upstreams, two hubs; client errors of every reason; counters across reloads;
+per_endpoint_metrics; series of an endpoint removed by a reload leaving the exposition."""
 import collections
 import socket
 import struct
@@ -226,6 +226,10 @@ def test_exact_counters_after_known_traffic_and_across_reloads():
                 labelled(listener="edge", reason="header_timeout"): 0,
                 labelled(listener="edge", reason="too_large"): 0,
                 labelled(listener="edge", reason="reset"): 0,
+                labelled(listener="web", reason="http2_protocol"): 0,
+                labelled(listener="web", reason="http2_flood"): 0,
+                labelled(listener="edge", reason="http2_protocol"): 0,
+                labelled(listener="edge", reason="http2_flood"): 0,
             }
             assert samples(m, "greenlb_connections_accepted_total")[labelled(listener="web")] == \
                 web_connections

@@ -1,4 +1,4 @@
-"""Backends that fail: stuck, refusing, closing pooled connections (issue 4, SPEC 3)."""
+"""Backends that fail: stuck, refusing, closing pooled connections (issue 4, docs/proxying.md)."""
 import http.client
 import threading
 import time

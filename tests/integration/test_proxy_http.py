@@ -1,4 +1,4 @@
-"""The HTTP/1.1 data path against real upstream processes (issue 4, SPEC 3)."""
+"""The HTTP/1.1 data path against real upstream processes (issue 4, docs/proxying.md)."""
 import http.client
 import json
 import re

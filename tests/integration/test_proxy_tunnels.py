@@ -1,4 +1,4 @@
-"""Upgrade tunnels (WebSocket) and tcp listeners (issue 4, SPEC 3)."""
+"""Upgrade tunnels (WebSocket) and tcp listeners (issue 4, docs/proxying.md, "Tunnels")."""
 import asyncio
 import socket
 import time

@@ -1,5 +1,6 @@
-"""Request smuggling and malformed input (issue 11, SPEC 3): raw byte sequences replayed
-against one real greenlb in front of a recording upstream (tests/support/recording_upstream.py).
+"""Request smuggling and malformed input (issue 11, docs/proxying.md, "Strict parsing"): raw
+byte sequences replayed against one real greenlb in front of a recording upstream
+(tests/support/recording_upstream.py).
 
 For every case: the client gets exactly the expected statuses, the last one with
 `Connection: close`, and the proxy then closes the connection; the upstream sees exactly

@@ -2,9 +2,9 @@
 """Fails when code outside core/ calls a blocking socket or sleep primitive directly.
 
 All I/O goes through core's green sockets, which park the fiber instead of blocking the
-hub (DESIGN house rule 1). A line may opt out with a trailing `// blocking-ok: <why>`
-comment, for code that provably never runs on a hub thread (e.g. the access log's
-writer thread).
+hub (docs/architecture.md, "House rules", 1). A line may opt out with a trailing
+`// blocking-ok: <why>` comment, for code that provably never runs on a hub thread (e.g.
+the access log's writer thread).
 """
 import pathlib
 import re
@@ -12,7 +12,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # conf/ is left out on purpose: it only reads config and TLS files, at startup and on
-# reload, off the hub threads (DESIGN: "conf does no I/O beyond reading files").
+# reload, off the hub threads (conf does no I/O beyond reading files: docs/architecture.md,
+# "Layers").
 LAYERS = ["proxy", "balancer", "metrics"]
 CALLS = ("read|write|readv|writev|recv|recvfrom|recvmsg|send|sendto|sendmsg|connect|accept|"
          "accept4|poll|ppoll|select|epoll_wait|sleep|usleep|nanosleep|sleep_for|sleep_until|"

@@ -1,4 +1,5 @@
-// Passive outlier ejection (SPEC [upstream.outlier]): consecutive failures, ejection time
+// Passive outlier ejection (docs/balancing.md, "Passive outlier ejection"): consecutive
+// failures, ejection time
 // doubling up to 10x, max_ejected_percent, return after the period with a slow-start ramp,
 // the `up` gauge back to 1 when the ejection ends.
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// Limits (SPEC [upstream.limits]): max_connections per endpoint across hubs, and the queue
+// Limits (docs/balancing.md, "Limits and the pending queue"): max_connections per endpoint
+// across hubs, and the queue
 // of at most max_pending requests waiting for a slot, on a real hub.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-// The retry budget (SPEC 3): requests retrying at once <= max(3, budget_percent% of the
-// requests in flight), counted over every hub.
+// The retry budget (docs/balancing.md, "Retries and the retry budget"): requests retrying
+// at once <= max(3, budget_percent% of the requests in flight), counted over every hub.
 #include "balancer/retry_budget.h"
 
 #include <gtest/gtest.h>

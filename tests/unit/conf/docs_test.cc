@@ -1,5 +1,5 @@
 // docs/configuration.md stays the reference: it describes every key the loader knows,
-// marks our additions to SPEC section 2, and describes no key the loader does not know.
+// marks our additions to the contract, and describes no key the loader does not know.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -52,8 +52,8 @@ TEST(Docs, MarksAdditionsToTheSpec) {
   for (const auto& k : knownKeys()) {
     EXPECT_EQ(marked.count(k.path()) == 1, k.addition)
         << k.path()
-        << (k.addition ? " is an addition to SPEC section 2 but its row does not say so"
-                       : " is in SPEC section 2 but its row calls it an addition");
+        << (k.addition ? " is an addition to the contract but its row does not say so"
+                       : " is in the contract but its row calls it an addition");
   }
 }
 

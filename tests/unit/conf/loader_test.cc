@@ -1,4 +1,4 @@
-// What a valid config loads to: the documented defaults, the SPEC's example, file paths
+// What a valid config loads to: the documented defaults, the contract's example, file paths
 // resolved against the config's directory.
 #include "conf/loader.h"
 

@@ -175,5 +175,57 @@ TEST(Schema, KeysOfATable) {
   EXPECT_EQ(headerOf("upstream.tls"), "[upstream.tls]");
 }
 
+// Each row of conf/key_table.cc is complete: the printer, the loader and the chart schema
+// generator rely on it.
+TEST(Schema, EveryRowSaysWhatItHoldsAndWhereItLives) {
+  for (const SchemaKey& k : knownKeys()) {
+    EXPECT_EQ(findKey(k.table, k.key), &k) << k.path() << " has two rows";
+    EXPECT_NE(k.get, nullptr) << k.path();
+    EXPECT_EQ(k.kind == KeyKind::value, k.value.type != ValueType::none) << k.path();
+    if (k.value.type == ValueType::choice) {
+      EXPECT_FALSE(k.value.choices.empty()) << k.path();
+    }
+    if (k.value.type == ValueType::integer || k.value.type == ValueType::size) {
+      EXPECT_LE(k.value.min, k.value.max) << k.path();
+    }
+    if (k.value.type == ValueType::hash_key || k.value.type == ValueType::retry_conditions) {
+      EXPECT_FALSE(k.value.pattern.empty()) << k.path();
+    }
+    if (k.table.empty()) continue;
+    // The enclosing table is itself a row: a [table], a [[table]] or inline tables.
+    auto dot = k.table.rfind('.');
+    const SchemaKey* parent = dot == std::string_view::npos
+                                  ? findKey("", k.table)
+                                  : findKey(k.table.substr(0, dot), k.table.substr(dot + 1));
+    ASSERT_NE(parent, nullptr) << k.path();
+    EXPECT_TRUE(parent->kind != KeyKind::value || parent->value.type == ValueType::tables ||
+                parent->value.type == ValueType::addresses_or_tables)
+        << k.path();
+  }
+}
+
+TEST(Schema, TheLoaderTakesRangesAndNamesFromTheTable) {
+  const SchemaKey* workers = findKey("global", "workers");
+  ASSERT_NE(workers, nullptr);
+  auto result = loadConfigString("[global]\nworkers = " + std::to_string(workers->value.max + 1) +
+                                     "\n" + std::string(testing::kMinimalConfig),
+                                 "/x/greenlb.toml");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].message, "'workers' must be between 0 and " +
+                                          std::to_string(workers->value.max) + ", got " +
+                                          std::to_string(workers->value.max + 1));
+  const SchemaKey* balance = findKey("upstream", "balance");
+  ASSERT_NE(balance, nullptr);
+  for (std::string_view name : balance->value.choices) {
+    auto ok = loadConfigString(
+        "[[listener]]\nname = \"l\"\nlisten = \"127.0.0.1:1\"\nupstream = \"a\"\n"
+        "[[upstream]]\nname = \"a\"\nendpoints = [\"127.0.0.1:1\"]\n"
+        "balance = \"" +
+            std::string(name) + "\"\n[upstream.hash]\nkey = \"path\"\n",
+        "/x/greenlb.toml");
+    EXPECT_TRUE(ok.ok()) << name;
+  }
+}
+
 }  // namespace
 }  // namespace greenlb::conf

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <string>
+
 #include "conf/suggest.h"
 #include "conf/value_syntax.h"
 
@@ -175,6 +178,32 @@ TEST(RetryConditionSyntax, FormatsTheOnList) {
   r.on_timeout = true;
   r.on_status = {502, 504};
   EXPECT_EQ(formatRetryOn(r), (std::vector<std::string>{"timeout", "502", "504"}));
+}
+
+// The chart checks these grammars with regular expressions (kHashKeyPattern and
+// kRetryConditionPattern): they must accept what the parsers accept. The hash key pattern
+// is looser about NAME (any text), the parser then says what is wrong with it.
+TEST(GrammarPatterns, AcceptWhatTheParsersAccept) {
+  const std::regex hash_key{std::string(kHashKeyPattern)};
+  for (const char* text : {"client_ip", "path", "header:X-User", "cookie:s", "header:a b"}) {
+    EXPECT_TRUE(std::regex_match(text, hash_key)) << text;
+  }
+  for (const char* text : {"client_ip", "path", "header:X-User", "cookie:s"}) {
+    EXPECT_TRUE(parseHashKey(text)) << text;
+  }
+  for (const char* text : {"clientip", "header:", "cookie", "paths", "", "header"}) {
+    EXPECT_FALSE(std::regex_match(text, hash_key)) << text;
+    EXPECT_FALSE(parseHashKey(text)) << text;
+  }
+  const std::regex retry{std::string(kRetryConditionPattern)};
+  for (const char* text : {"connect_failure", "reset", "timeout", "500", "503", "599"}) {
+    EXPECT_TRUE(std::regex_match(text, retry)) << text;
+    EXPECT_TRUE(parseRetryCondition(text)) << text;
+  }
+  for (const char* text : {"404", "5000", "50", "resets", "", "connect-failure"}) {
+    EXPECT_FALSE(std::regex_match(text, retry)) << text;
+    EXPECT_FALSE(parseRetryCondition(text)) << text;
+  }
 }
 
 TEST(HostPattern, ExactAndWildcardLowerCased) {

@@ -676,6 +676,46 @@ endpoints = ["127.0.0.1:9001"]
                           "..."));
 }
 
+// A tcp listener "pg" (line 5: its upstream) whose upstream "db" hashes `key` (line 12).
+std::string tcpListenerHashing(const std::string& key) {
+  return std::string(toml(R"(
+[[listener]]
+name = "pg"
+listen = "127.0.0.1:5432"
+protocol = "tcp"
+upstream = "db"
+
+[[upstream]]
+name = "db"
+balance = "maglev"
+endpoints = ["127.0.0.1:9001"]
+  [upstream.hash]
+  key = ")" + key + "\"\n"));
+}
+
+// A tcp listener forwards connections: its upstream cannot hash what only an HTTP request
+// has (conf/policy_table.h). Reported at the hash key, naming the listener's line.
+TEST(Validation, HttpOnlyHashKeyBehindATcpListener) {
+  EXPECT_THAT(errorsOf(tcpListenerHashing("header:x-user")),
+              ElementsAre("12:9: hash key \"header:x-user\" needs an HTTP request, but upstream "
+                          "'db' serves tcp listener 'pg' (line 5), whose connections offer only "
+                          "the client's address (key \"client_ip\")"));
+  for (const char* key : {"cookie:session", "path"}) {
+    auto errors = errorsOf(tcpListenerHashing(key));
+    ASSERT_EQ(errors.size(), 1u) << key;
+    EXPECT_THAT(errors[0], ::testing::StartsWith("12:9: hash key")) << key;
+  }
+  EXPECT_THAT(errorsOf(tcpListenerHashing("client_ip")), ElementsAre());
+}
+
+TEST(Validation, AnUnusedHashKeyBehindATcpListener) {
+  // A policy that does not hash never reads its key. (An http listener in front of an
+  // HTTP-only key is in loader_test's full config.)
+  std::string text = tcpListenerHashing("path");
+  text.replace(text.find("maglev"), 6, "p2c");
+  EXPECT_THAT(errorsOf(text), ElementsAre());
+}
+
 TEST(Validation, HashTableNeedsAValidKey) {
   EXPECT_THAT(errorsOf(toml(R"(
 [[upstream]]
