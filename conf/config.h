@@ -76,6 +76,7 @@ struct ListenerLimits {
   uint64_t max_header_bytes = 32 * kKiB;
   uint64_t max_body_bytes = 0;               // 0 = unlimited
   uint64_t max_requests_per_connection = 0;  // 0 = unlimited
+  uint32_t max_concurrent_streams = 100;     // HTTP/2 streams per client connection
   bool operator==(const ListenerLimits&) const = default;
 };
 
@@ -88,7 +89,7 @@ struct CertificateConfig {
 struct ListenerTls {
   std::vector<CertificateConfig> certificates;  // first is the default when SNI matches none
   TlsVersion min_version = TlsVersion::v1_2;
-  std::vector<std::string> alpn{"http/1.1"};
+  std::vector<std::string> alpn{"http/1.1"};  // with http2 (the default): {"h2", "http/1.1"}
   std::string ciphers;  // addition: OpenSSL TLS 1.2 cipher list; empty = modern AEAD-only default
   bool operator==(const ListenerTls&) const = default;
 };
@@ -105,6 +106,7 @@ struct ListenerConfig {
   Address listen;
   Protocol protocol = Protocol::http;
   std::string upstream;  // default upstream; may be empty for http when routes cover all
+  bool http2 = true;     // h2 by ALPN on TLS, h2c by prior knowledge on plain (docs/http2.md)
   ListenerTimeouts timeouts;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;

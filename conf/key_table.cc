@@ -160,6 +160,7 @@ constexpr SchemaKey kKeys[] = {
     required(value("listener", "listen", of(VT::listen_address), get<&ListenerConfig::listen>)),
     value("listener", "protocol", choice(kProtocolNames), get<&ListenerConfig::protocol>),
     value("listener", "upstream", of(VT::text), getUnlessEmpty<&ListenerConfig::upstream>),
+    value("listener", "http2", boolean(), get<&ListenerConfig::http2>),
     section("listener", "timeouts", get<&ListenerConfig::timeouts>),
     section("listener", "limits", get<&ListenerConfig::limits>),
     section("listener", "tls", get<&ListenerConfig::tls>),
@@ -180,6 +181,8 @@ constexpr SchemaKey kKeys[] = {
           get<&ListenerLimits::max_body_bytes>),
     value("listener.limits", "max_requests_per_connection", integer(0, kUnlimited),
           get<&ListenerLimits::max_requests_per_connection>),
+    value("listener.limits", "max_concurrent_streams", integer(1, 1 << 20),
+          get<&ListenerLimits::max_concurrent_streams>),
 
     required(value("listener.tls", "certificates", atLeast(VT::tables, 1),
                    get<&ListenerTls::certificates>)),

@@ -460,7 +460,7 @@ Parsed<std::string> parseUrlPath(std::string_view text) {
   return {std::string(text), {}};
 }
 
-void readListenerTls(const Table& t, Protocol protocol, ListenerTls& tls) {
+void readListenerTls(const Table& t, Protocol protocol, bool http2, ListenerTls& tls) {
   if (t.find("certificates")) {
     const auto* node = t.find("certificates");
     if (const auto* array = node->as_array(); array && array->empty()) {
@@ -480,16 +480,24 @@ void readListenerTls(const Table& t, Protocol protocol, ListenerTls& tls) {
     if (name.empty() || name.size() > 255) {
       t.ctx().error(node, "an ALPN protocol name must be 1 to 255 bytes long");
       alpn_ok = false;
-    } else if (protocol == Protocol::http && name != "http/1.1" && name != "http/1.0") {
-      t.ctx().error(node,
-                    "an http listener speaks HTTP/1.x: 'alpn' may offer only \"http/1.1\" "
-                    "and \"http/1.0\", not " +
-                        quote(name));
+    } else if (protocol == Protocol::http && name != "http/1.1" && name != "http/1.0" &&
+               !(http2 && name == "h2")) {
+      t.ctx().error(node, std::string(http2 ? "an http listener speaks HTTP/1.x and HTTP/2: "
+                                              "'alpn' may offer only \"h2\", \"http/1.1\" and "
+                                              "\"http/1.0\", not "
+                                            : "an http listener with http2 = false speaks "
+                                              "HTTP/1.x: 'alpn' may offer only \"http/1.1\" and "
+                                              "\"http/1.0\", not ") +
+                              quote(name));
       alpn_ok = false;
     }
     alpn.push_back(name);
   });
-  if (has_alpn && alpn_ok) tls.alpn = std::move(alpn);
+  if (has_alpn && alpn_ok) {
+    tls.alpn = std::move(alpn);
+  } else if (!has_alpn && http2 && protocol == Protocol::http) {
+    tls.alpn = {"h2", "http/1.1"};  // HTTP/2 by ALPN, preferred (docs/http2.md)
+  }
   t.text("ciphers", tls.ciphers);
 }
 
@@ -510,6 +518,7 @@ void readListener(const Table& t, Config& config, SourceMap& sources) {
   t.address("listen", l.listen, kListen);
   t.choice("protocol", l.protocol);
   t.text("upstream", l.upstream);
+  t.flag("http2", l.http2);
   if (auto sub = t.table("timeouts")) {
     sub->duration("client_header", l.timeouts.client_header);
     sub->duration("client_idle", l.timeouts.client_idle);
@@ -520,8 +529,9 @@ void readListener(const Table& t, Config& config, SourceMap& sources) {
     sub->size("max_header_bytes", l.limits.max_header_bytes);
     sub->size("max_body_bytes", l.limits.max_body_bytes);
     sub->integer("max_requests_per_connection", l.limits.max_requests_per_connection);
+    sub->integer("max_concurrent_streams", l.limits.max_concurrent_streams);
   }
-  if (auto sub = t.table("tls")) readListenerTls(*sub, l.protocol, l.tls.emplace());
+  if (auto sub = t.table("tls")) readListenerTls(*sub, l.protocol, l.http2, l.tls.emplace());
   t.eachTable("route", "[[listener.route]]", [&](const Table& r) { readRoute(r, l, s); });
   config.listeners.push_back(std::move(l));
   sources.listeners.push_back(std::move(s));

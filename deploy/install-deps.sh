@@ -7,12 +7,14 @@ set -euo pipefail
 build=(
   build-essential cmake pkg-config git ca-certificates
   libevent-dev libboost-context-dev libssl-dev prometheus-cpp-dev libtomlplusplus-dev
+  libnghttp2-dev
 )
 test=(
   googletest libgtest-dev libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-pytest python3-h11 python3-websockets python3-prometheus-client python3-yaml
   curl openssl prometheus unzip chromium
+  nghttp2-client python3-h2 python3-grpcio python3-protobuf
   fonts-dejavu-core  # the status page tests' screenshots: text in a known font, no tofu
 )
 

@@ -9,6 +9,8 @@
 #include "proxy/http/error_response.h"
 #include "proxy/http/request_id.h"
 #include "proxy/http/request_parser.h"
+#include "proxy/h1_downstream.h"
+#include "proxy/h2/server_session.h"
 #include "proxy/http_exchange.h"
 #include "proxy/hub_context.h"
 #include "proxy/listener_socket.h"
@@ -84,6 +86,18 @@ void ClientConnection::onIdleTimeout(core::Socket&) {
     }
   }
   delete this;
+}
+
+std::string_view ClientConnection::alpn() const {
+  if (tls_ == nullptr) return {};
+  const unsigned char* p = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(tls_->ssl(), &p, &len);
+  return {reinterpret_cast<const char*>(p), len};
+}
+
+void ClientConnection::drain() {
+  if (h2_ != nullptr) h2_->drain();
 }
 
 bool ClientConnection::closeIfDormant() {
@@ -167,78 +181,74 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
 }  // namespace
 
 bool ClientConnection::startTls() {
-  Generation* gen = hub_.acquire();
+  // The generation stays leased through the handshake: its context's SNI callback runs in
+  // it.
+  GenerationLease lease(hub_);
   Generation* plan_gen = nullptr;
-  const ListenerPlan& plan = listener_.planIn(*gen, &plan_gen);
-  bool ok = true;
-  if (plan.tls != nullptr) {
-    // The generation stays acquired through the handshake: its context's SNI callback
-    // runs in it.
-    core::TimePoint t0 = Clock::now();
-    auto tls = std::make_unique<TlsTransport>(plan.tls->newSession(), stream_);
-    core::Status st;
-    {
-      // The handshake is part of the first head: both within client_header of accept.
-      core::Timeout deadline(plan.config->timeouts.client_header - (Clock::now() - accepted_));
-      st = tls->handshake();
-    }
-    size_t hub = hub_.index();
-    ok = st.ok();
-    plan.metrics->tls_handshakes[metrics::index(ok ? metrics::CheckResult::success
-                                                   : metrics::CheckResult::failure)]
-        .add(hub);
-    if (ok) {
-      plan.metrics->tls_handshake_duration.observe(hub, core::toSeconds(Clock::now() - t0));
-      tls_ = std::move(tls);
-    }
+  const ListenerPlan& plan = listener_.planIn(*lease, &plan_gen);
+  if (plan.tls == nullptr) return true;
+  core::TimePoint t0 = Clock::now();
+  auto tls = std::make_unique<TlsTransport>(plan.tls->newSession(), stream_);
+  core::Status st;
+  {
+    // The handshake is part of the first head: both within client_header of accept.
+    core::Timeout deadline(plan.config->timeouts.client_header - (Clock::now() - accepted_));
+    st = tls->handshake();
   }
-  hub_.release(gen);
-  return ok;
+  size_t hub = hub_.index();
+  plan.metrics->tls_handshakes[metrics::index(st.ok() ? metrics::CheckResult::success
+                                                           : metrics::CheckResult::failure)]
+      .add(hub);
+  if (!st.ok()) return false;
+  plan.metrics->tls_handshake_duration.observe(hub, core::toSeconds(Clock::now() - t0));
+  tls_ = std::move(tls);
+  return true;
 }
 
 void ClientConnection::run() {
-  if (requests == 0 && tls_ == nullptr && !startTls()) {
-    delete this;
+  Served s = serve();
+  // Draining with the listener still open (drain_delay): the response just sent may have
+  // promised keep-alive before the drain began, so the client may already be sending its
+  // next request; it is answered (with Connection: close) until the listeners close, when
+  // startDrain closes the dormant connections.
+  if (s.next == Next::dormant && !listener_.stopped()) {
+    // The buffer went back to the pool; the socket's idle watcher wakes us.
+    goDormant(std::max(s.idle, core::Duration(1)));  // > 0: zero would mean no timeout
     return;
   }
+  if (s.next == Next::linger) lingeringClose();
+  // The one end of a connection that has a fiber (a dormant one ends in its idle watcher's
+  // callbacks or closeIfDormant): docs/architecture.md, "Lifetimes".
+  delete this;
+}
+
+ClientConnection::Served ClientConnection::serve() {
+  if (requests == 0 && tls_ == nullptr && !startTls()) return {Next::close};
   if (listener_.protocol() == conf::Protocol::tcp) {
     serveTcp(*this);
-    delete this;
-    return;
+    return {Next::close};
   }
-  Generation* gen = hub_.acquire();
+  GenerationLease lease(hub_);
   Generation* plan_gen = nullptr;
-  const ListenerPlan* plan = &listener_.planIn(*gen, &plan_gen);
+  const ListenerPlan* plan = &listener_.planIn(*lease, &plan_gen);
   InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes + kMinBodyWindow));
   if (requests == 0 && tls_ == nullptr) {
     // A fresh plain HTTP connection: one look at the socket (readHead's first read), and if
     // the client has not spoken yet, dormancy for the rest of client_header.
     core::Result<size_t> n = plain_.tryRead(in.tail(), in.tailRoom());
     if (!n.ok() && n.error().code == EAGAIN) {
-      core::Duration left = plan->config->timeouts.client_header - (Clock::now() - accepted_);
-      hub_.release(gen);
-      if (listener_.stopped()) {
-        // Accepted just before the listener closed (drain, reload), which closed the
-        // dormant connections: one of them.
-        delete this;
-        return;
-      }
-      goDormant(std::max(left, core::Duration(1)));  // > 0: zero would mean no timeout
-      return;
+      return {Next::dormant, plan->config->timeouts.client_header - (Clock::now() - accepted_)};
     }
-    if (!n.ok() || *n == 0) {
-      hub_.release(gen);
-      delete this;
-      return;
-    }
+    if (!n.ok() || *n == 0) return {Next::close};
     in.produced(*n);
   }
-  bool dormant = false;
-  bool linger = false;  // closing after an error while the client may still be sending
-  core::Duration idle{};
+  if (requests == 0 && speaksHttp2(*this, *plan, in, accepted_)) {
+    serveHttp2(*this, *plan, in, accepted_);
+    return {Next::close};
+  }
   for (;;) {
     const conf::ListenerConfig& lc = *plan->config;
-    idle = lc.timeouts.client_idle;  // read now: the generation may be gone after release
+    core::Duration idle = lc.timeouts.client_idle;  // read now: the lease ends before dormancy
     core::TimePoint started = Clock::now();
     http::RequestHead head;
     in.unpin();
@@ -246,49 +256,28 @@ void ClientConnection::run() {
     // The first head's clock started at accept, before the connection's dormant wait.
     HeadOutcome h =
         readHead(*this, lc, *plan->metrics, in, head, requests == 0 ? accepted_ : started);
-    if (h != HeadOutcome::parsed) {
-      hub_.release(gen);
-      linger = h == HeadOutcome::failed;
-      break;
-    }
+    if (h == HeadOutcome::closed) return {Next::close};
+    if (h == HeadOutcome::failed) return {Next::linger};
     in.pinHead(head.head_bytes);
     uint64_t max = lc.limits.max_requests_per_connection;
     bool keep_allowed = !listener_.stopped() && (max == 0 || requests + 1 < max);
-    bool keep;
-    {
-      HttpExchange exchange(*this, *plan_gen, *plan, head, in, started, keep_allowed);
-      keep = exchange.run();
-      linger = !keep && !exchange.requestFullyRead();
-    }
+    H1Downstream down(*this, *plan, head, in, keep_allowed);
+    HttpExchange(down, *plan_gen, *plan, started).run();
     ++requests;
-    hub_.release(gen);
-    if (!keep) break;
+    if (!down.keepAlive()) return {down.requestBodyDone() ? Next::close : Next::linger};
+    lease.reset();
     in.unpin();
     in.compact();
     if (in.empty()) {
       // Nothing pipelined: one look at the socket, and dormancy if it has nothing either.
       core::Result<size_t> n = transport().tryRead(in.tail(), in.tailRoom());
-      if (!n.ok() && n.error().code == EAGAIN) {
-        dormant = true;
-        break;
-      }
-      if (!n.ok() || *n == 0) break;
+      if (!n.ok() && n.error().code == EAGAIN) return {Next::dormant, idle};
+      if (!n.ok() || *n == 0) return {Next::close};
       in.produced(*n);
     }
-    gen = hub_.acquire();
-    plan = &listener_.planIn(*gen, &plan_gen);
+    lease.renew();
+    plan = &listener_.planIn(*lease, &plan_gen);
   }
-  // Draining with the listener still open (drain_delay): the response just sent may have
-  // promised keep-alive before the drain began, so the client may already be sending its
-  // next request; it is answered (with Connection: close) until the listeners close, when
-  // startDrain closes the dormant connections.
-  if (dormant && !listener_.stopped()) {
-    // The buffer goes back to the pool here; the socket's idle watcher wakes us.
-    goDormant(idle);
-    return;
-  }
-  if (linger) lingeringClose();
-  delete this;
 }
 
 void ClientConnection::lingeringClose() {

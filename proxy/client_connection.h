@@ -13,10 +13,12 @@
 
 #include "core/socket.h"
 #include "core/time.h"
+#include "proxy/tls_transport.h"
 #include "proxy/transport.h"
 
 namespace greenlb::proxy {
 
+class H2ServerSession;
 class HubContext;
 class ListenerSocket;
 
@@ -36,16 +38,22 @@ class ClientConnection final : public core::IdleWatcher {
   bool closeIfDormant();
   // Closes the socket under an active fiber, whose I/O then fails (graceful timeout).
   void abort() { stream_.close(); }
+  // Drain or listener closed while the connection is active: an HTTP/2 connection sends
+  // GOAWAY now (an HTTP/1.1 one says Connection: close on its next response).
+  void drain();
+  // The HTTP/2 session serving the connection, while one does.
+  void setHttp2(H2ServerSession* s) { h2_ = s; }
 
   core::Stream& stream() { return stream_; }
   // What requests are read from and answered on: the socket, or TLS over it.
-  Transport& transport() { return tls_ != nullptr ? *tls_ : plain_; }
-  void setTls(std::unique_ptr<Transport> tls) { tls_ = std::move(tls); }
+  Transport& transport() { return tls_ != nullptr ? static_cast<Transport&>(*tls_) : plain_; }
   bool isTls() const { return tls_ != nullptr; }
   const core::SocketAddress& peer() const { return peer_; }
   ListenerSocket& listener() { return listener_; }
   HubContext& hub() { return hub_; }
   bool active() const { return active_; }
+  // The protocol TLS negotiated by ALPN ("h2", "http/1.1"), or empty.
+  std::string_view alpn() const;
   uint64_t requests = 0;  // served on this connection
 
   // Hub list of connections (intrusive).
@@ -58,13 +66,22 @@ class ClientConnection final : public core::IdleWatcher {
   void spawnServer();
   // A TLS listener's handshake, before the first request; false: close the connection.
   bool startTls();
-  void run();  // the fiber: serves requests until dormant or closed
+  // What the fiber does when it stops serving: wait dormant for the next request (for
+  // `idle`), close, or close after draining what the client still sends.
+  enum class Next : uint8_t { dormant, close, linger };
+  struct Served {
+    Next next;
+    core::Duration idle{};
+  };
+  void run();  // the fiber: serve(), then the connection's one end (or dormancy)
+  Served serve();
   void goDormant(core::Duration idle);
   void lingeringClose();
 
   core::Stream stream_;
   PlainTransport plain_{stream_};
-  std::unique_ptr<Transport> tls_;
+  std::unique_ptr<TlsTransport> tls_;
+  H2ServerSession* h2_ = nullptr;
   HubContext& hub_;
   ListenerSocket& listener_;
   core::SocketAddress peer_;

@@ -8,15 +8,13 @@
 #include "core/timeout.h"
 #include "proxy/access_log.h"
 #include "proxy/body_pump.h"
-#include "proxy/client_connection.h"
+#include "proxy/h1_body.h"
+#include "proxy/h1_downstream.h"
 #include "proxy/generation.h"
-#include "proxy/http/error_response.h"
 #include "proxy/http/head_writer.h"
 #include "proxy/http/response_parser.h"
 #include "proxy/hub_context.h"
-#include "proxy/listener_socket.h"
 #include "proxy/timed_io.h"
-#include "proxy/tunnel.h"
 
 namespace greenlb::proxy {
 
@@ -27,15 +25,6 @@ using metrics::TimeoutKind;
 
 namespace {
 
-// Heads an upstream may send us; larger is a broken response (502).
-constexpr size_t kMaxResponseHeadBytes = 32 * 1024;
-// Room for a rewritten head: the received one plus the headers the proxy adds.
-constexpr size_t kHeadRewriteSlack = 2048;
-
-std::string_view protocolText(http::Version v) {
-  return v == http::Version::http10 ? "HTTP/1.0" : "HTTP/1.1";
-}
-
 std::string_view headerValue(const http::RequestHead& head, std::string_view name) {
   const http::Header* h = head.find(name);
   return h == nullptr ? std::string_view() : h->value;
@@ -43,112 +32,77 @@ std::string_view headerValue(const http::RequestHead& head, std::string_view nam
 
 }  // namespace
 
-HttpExchange::HttpExchange(ClientConnection& client, Generation& gen, const ListenerPlan& plan,
-                           const http::RequestHead& head, InputWindow& in,
-                           core::TimePoint started, bool keep_alive_allowed)
-    : client_(client),
+HttpExchange::HttpExchange(Downstream& down, Generation& gen, const ListenerPlan& plan,
+                           core::TimePoint started)
+    : down_(down),
       gen_(gen),
       plan_(plan),
-      head_(head),
-      in_(in),
+      head_(down.head()),
       started_(started),
-      hub_(client.hub().index()),
-      keep_alive_allowed_(keep_alive_allowed) {
+      hub_(down.hub().index()) {
   idempotent_ = http::isIdempotentMethod(head_.method);
-  switch (head_.body) {
-    case http::BodyKind::none:
-      replayable_ = true;
-      request_body_done_ = true;
-      break;
-    case http::BodyKind::content_length:
-      // A body already buffered whole leaves nothing unread on the client side: the
-      // connection may stay alive (finish() consumes it from in_ once no retry needs it).
-      replayable_ = in_.size() >= head_.content_length;
-      request_body_done_ = replayable_;
-      break;
-    default:  // chunked bodies are streamed, never replayed
-      replayable_ = false;
-      request_body_done_ = false;
-      break;
-  }
-  if (isValidRequestIdView(head_.request_id)) {
+  if (!head_.request_id.empty() && http::isValidRequestId(head_.request_id)) {
     request_id_len_ = head_.request_id.size();
     std::memcpy(request_id_, head_.request_id.data(), request_id_len_);
   } else {
     request_id_len_ = http::generateRequestId(std::span<char>(request_id_, sizeof request_id_));
   }
-  size_t scratch = std::max(plan_.config->limits.max_header_bytes, kMaxResponseHeadBytes) +
-                   kHeadRewriteSlack;
-  scratch_ = client_.hub().buffers().get(scratch);
 }
 
 HttpExchange::~HttpExchange() = default;
 
-bool HttpExchange::isValidRequestIdView(std::string_view id) {
-  return !id.empty() && http::isValidRequestId(id);
+void HttpExchange::countClientError(ClientError reason) {
+  plan_.metrics->client_errors[metrics::index(reason)].add(hub_);
 }
 
-std::string_view HttpExchange::requestId() const { return {request_id_, request_id_len_}; }
-
-bool HttpExchange::run() {
+void HttpExchange::run() {
   const conf::ListenerConfig& lc = *plan_.config;
   int index = plan_.router.route(head_.host, head_.target);
   if (index < 0) {
-    bool keep = respondError(404, "no_route");
+    respondError(404, "no_route");
     finish();
-    return keep;
+    return;
   }
   upstream_index_ = index;
   upstream_ = gen_.upstreams[static_cast<size_t>(index)].get();
   if (head_.body == http::BodyKind::content_length && lc.limits.max_body_bytes != 0 &&
       head_.content_length > lc.limits.max_body_bytes) {
-    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
+    countClientError(ClientError::too_large);
     respondError(413, "body_too_large");
-    finish();
-    return false;
+  } else if (checkBodyInHand()) {
+    forward(*upstream_);
   }
-  if (!checkBodyInHand()) {
-    finish();
-    return false;
-  }
-  bool keep = forward(*upstream_);
   finish();
-  return keep;
 }
 
 bool HttpExchange::checkBodyInHand() {
-  if (head_.body != http::BodyKind::chunked || in_.empty()) return true;
+  H1Downstream* h1 = down_.http1();
+  if (h1 == nullptr || head_.body != http::BodyKind::chunked || h1->window().empty()) return true;
   uint64_t payload = 0;
-  http::ChunkedDecoder::Status st = http::ChunkedDecoder::check(in_.data(), &payload);
+  http::ChunkedDecoder::Status st = http::ChunkedDecoder::check(h1->window().data(), &payload);
   if (st == http::ChunkedDecoder::Status::error) {
-    plan_.metrics->client_errors[metrics::index(ClientError::bad_request)].add(hub_);
+    countClientError(ClientError::bad_request);
     respondError(400, "bad_chunked_body");
     return false;
   }
   uint64_t max = plan_.config->limits.max_body_bytes;
   if (max != 0 && payload > max) {
-    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
+    countClientError(ClientError::too_large);
     respondError(413, "body_too_large");
     return false;
   }
   return true;
 }
 
-bool HttpExchange::forward(balancer::Upstream& up) {
+void HttpExchange::forward(balancer::Upstream& up) {
   const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
-  attempts_.emplace(client_.hub(), up, tls);
-  up.computeHashKey(httpRequestView(client_.peer(), head_), attempts_->pickContext());
+  attempts_.emplace(down_.hub(), up, tls);
+  up.computeHashKey(httpRequestView(down_.peer(), head_), attempts_->pickContext());
   while (attempts_->next() != nullptr) {
-    switch (attempt(up)) {
-      case Attempt::done:
-      case Attempt::failed:
-        return client_keep_alive_;
-      case Attempt::retry:
-        continue;
-    }
+    if (attempt(up) != Attempt::retry) return;
   }
   UpstreamError e = attempts_->error();
-  return respondError(info(e).status, info(e).name);
+  respondError(info(e).status, info(e).name);
 }
 
 HttpExchange::Attempt HttpExchange::fail(UpstreamError e, bool replayable) {
@@ -183,10 +137,13 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
 
   balancer::Endpoint& ep = *attempts_->endpoint();
   if (response_.upgrade) {
-    if (!head_.upgrade) return fail(UpstreamError::unexpected_upgrade, false);
+    if (!head_.upgrade || down_.http1() == nullptr) {
+      return fail(UpstreamError::unexpected_upgrade, false);
+    }
     attempts_->reportSuccess();
     ep.metrics().requests.add(hub_, response_.status);
-    return tunnel() ? Attempt::done : Attempt::failed;
+    tunnel();
+    return Attempt::done;
   }
   ep.metrics().requests.add(hub_, response_.status);
   if (response_.status >= 500) {
@@ -194,71 +151,66 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
   } else {
     attempts_->reportSuccess();
   }
-  if (attempts_->retry(UpstreamError::upstream_status,
-                       idempotent_ && replayable_ && !body_streamed_, response_.status)) {
+  if (attempts_->retry(UpstreamError::upstream_status, replayable(), response_.status)) {
     error_ = info(UpstreamError::upstream_status).name;
     upstream_conn_.reset();  // not worth draining its body
     return Attempt::retry;
   }
-  return relayResponse(up) ? Attempt::done : Attempt::failed;
+  relayResponse(up);
+  return Attempt::done;
 }
 
 HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
   char ip[64];
-  size_t ip_len = client_.peer().ipText(ip, sizeof ip);
+  size_t ip_len = down_.peer().ipText(ip, sizeof ip);
   http::ForwardInfo fi;
   fi.client_ip = std::string_view(ip, ip_len);
-  fi.proto = plan_.config->tls ? "https" : "http";
+  fi.proto = down_.tls() ? "https" : "http";
   fi.request_id = requestId();
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
   fi.default_host = attempts_->endpoint()->name();
+  if (!scratch_) {
+    scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
+                                         http::kHeadRewriteSlack);
+  }
   size_t n = http::writeUpstreamRequestHead(head_, fi, std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) {
     upstream_conn_.reset();
-    plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
+    countClientError(ClientError::too_large);
     respondError(431, "head_too_large");
     return Attempt::failed;
   }
-  size_t buffered = 0;
-  if (head_.body == http::BodyKind::content_length) {
-    buffered = static_cast<size_t>(std::min<uint64_t>(in_.size(), head_.content_length));
+  // What of the body is already here goes with the head: all of it when it is in hand,
+  // else (an HTTP/1.1 client's Content-Length body) the part that came with the head.
+  std::string_view with_head;
+  if (down_.bodyInHand()) {
+    with_head = down_.bodyInHandView();
+  } else if (H1Downstream* h1 = down_.http1(); h1 && head_.body == http::BodyKind::content_length) {
+    with_head = h1->window().data().substr(
+        0, static_cast<size_t>(std::min<uint64_t>(h1->window().size(), head_.content_length)));
   }
-  iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(in_.data().data()), buffered}};
+  iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(with_head.data()), with_head.size()}};
   size_t written = 0;
   core::Status st = writevTimed(upstream_conn_->transport(), iov, 2, cfg.timeouts.idle, &written);
   if (!st.ok()) {
     if (st.error().cancelled()) return fail(UpstreamError::cancelled, false);
     // A pooled connection the upstream closed meanwhile.
     if (attempts_->reused()) return failReused(UpstreamError::upstream_write_failed, written == 0);
-    return fail(UpstreamError::upstream_write_failed, idempotent_ && replayable_);
+    return fail(UpstreamError::upstream_write_failed, replayable());
   }
-  if (replayable_) return Attempt::done;  // the body (if any) went with the head
+  if (down_.bodyInHand()) return Attempt::done;  // the body (if any) went with the head
+  return streamRequestBody(up, with_head.size());
+}
 
-  // Stream the rest of the body: from here on the request cannot be sent again.
+HttpExchange::Attempt HttpExchange::streamRequestBody(balancer::Upstream& up,
+                                                      size_t sent_with_head) {
   const conf::ListenerConfig& lc = *plan_.config;
-  if (head_.expect_continue && !continue_sent_ && in_.size() <= buffered) {
-    char cont[64];
-    size_t cn = http::writeContinueResponse(std::span<char>(cont, sizeof cont));
-    if (!writeTimed(client_.transport(), cont, cn, lc.timeouts.client_idle).ok()) {
-      error_ = "client_gone";
-      upstream_conn_.reset();
-      return Attempt::failed;
-    }
-    continue_sent_ = true;
-  }
+  Duration upstream_idle = up.config().timeouts.idle;
   body_streamed_ = true;
-  uint64_t left = head_.content_length;
-  if (head_.body == http::BodyKind::content_length) {
-    in_.consume(buffered);
-    bytes_received_ += buffered;
-    left -= buffered;
-  }
-  PumpSource src{client_.transport(), in_, lc.timeouts.client_idle};
-  PumpOptions opts;
-  opts.max_payload = lc.limits.max_body_bytes;
-  PumpResult r;
+  enum class Failure : uint8_t { none, client_timeout, client_reset, framing, too_large, upstream };
+  Failure failure = Failure::none;
   bool body_late = false;
   {
     // [listener.timeouts] request_body bounds the whole body, from the head's arrival: a
@@ -267,46 +219,65 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
     if (lc.timeouts.request_body > Duration::zero()) {
       whole.emplace(lc.timeouts.request_body - (Clock::now() - started_));
     }
-    r = pumpBody(src, upstream_conn_->transport(), cfg.timeouts.idle, head_.body, left, opts);
+    if (H1Downstream* h1 = down_.http1()) {  // HTTP/1.1 to HTTP/1.1: verbatim
+      PumpResult r = h1->pumpBodyTo(upstream_conn_->transport(), upstream_idle, sent_with_head);
+      switch (r.error) {
+        case PumpError::none: break;
+        case PumpError::source:
+          failure = r.code == ETIMEDOUT ? Failure::client_timeout : Failure::client_reset;
+          break;
+        case PumpError::framing: failure = Failure::framing; break;
+        case PumpError::too_large: failure = Failure::too_large; break;
+        case PumpError::destination: failure = Failure::upstream; break;
+      }
+    } else {
+      H1BodyWriter sink(upstream_conn_->transport(), head_.body == http::BodyKind::chunked);
+      PayloadResult r = pumpPayload(down_.requestBody(), sink, lc.timeouts.client_idle,
+                                    upstream_idle, lc.limits.max_body_bytes);
+      switch (r.error) {
+        case PayloadError::none: down_.setRequestBodyDone(); break;
+        case PayloadError::source:
+          failure = r.code == ETIMEDOUT ? Failure::client_timeout
+                    : r.code == EPROTO  ? Failure::framing
+                                        : Failure::client_reset;
+          break;
+        case PayloadError::too_large: failure = Failure::too_large; break;
+        case PayloadError::destination: failure = Failure::upstream; break;
+      }
+    }
     body_late = whole && whole->expired();
   }
-  bytes_received_ += r.in_bytes;
-  if (body_late && !r.ok()) {
-    upstream_conn_.reset();
-    plan_.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_);
+  if (failure == Failure::none) return Attempt::done;
+  upstream_conn_.reset();
+  if (body_late) {
+    countClientError(ClientError::header_timeout);
     respondError(408, "request_body_timeout");
     return Attempt::failed;
   }
-  switch (r.error) {
-    case PumpError::none:
-      request_body_done_ = true;
-      return Attempt::done;
-    case PumpError::source:
-      upstream_conn_.reset();
-      if (r.code == ETIMEDOUT) {
-        plan_.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_);
-        respondError(408, "client_body_timeout");
-      } else {
-        plan_.metrics->client_errors[metrics::index(ClientError::reset)].add(hub_);
-        error_ = "client_reset";
-        status_ = 499;  // logged only: nobody to answer
-      }
-      return Attempt::failed;
-    case PumpError::framing:
-      upstream_conn_.reset();
-      plan_.metrics->client_errors[metrics::index(ClientError::bad_request)].add(hub_);
+  switch (failure) {
+    case Failure::client_timeout:
+      countClientError(ClientError::header_timeout);
+      respondError(408, "client_body_timeout");
+      break;
+    case Failure::client_reset:
+      countClientError(ClientError::reset);
+      error_ = "client_reset";
+      status_ = 499;  // logged only: nobody to answer
+      break;
+    case Failure::framing:
+      countClientError(ClientError::bad_request);
       respondError(400, "bad_chunked_body");
-      return Attempt::failed;
-    case PumpError::too_large:
-      upstream_conn_.reset();
-      plan_.metrics->client_errors[metrics::index(ClientError::too_large)].add(hub_);
+      break;
+    case Failure::too_large:
+      countClientError(ClientError::too_large);
       respondError(413, "body_too_large");
-      return Attempt::failed;
-    case PumpError::destination:
+      break;
+    case Failure::upstream:
       attempts_->reportFailure();
-      upstream_conn_.reset();
       respondError(502, "upstream_write_failed");
-      return Attempt::failed;
+      break;
+    case Failure::none:
+      break;
   }
   return Attempt::failed;
 }
@@ -314,12 +285,12 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
 HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
   if (!out_.hasBuffer()) {
-    out_.attach(client_.hub().buffers().get(kMaxResponseHeadBytes + kMinBodyWindow));
+    out_.attach(down_.hub().buffers().get(http::kMaxResponseHeadBytes + kMinBodyWindow));
   }
   out_.clear();
   bool head_request = head_.method == "HEAD";
-  bool replayable = idempotent_ && replayable_ && !body_streamed_;
-  http::ResponseParser parser(kMaxResponseHeadBytes, head_request);
+  bool replay = replayable();
+  http::ResponseParser parser(http::kMaxResponseHeadBytes, head_request);
   core::TimePoint sent = Clock::now();
   bool got_bytes = false;
   core::Timeout deadline(cfg.timeouts.response);
@@ -330,15 +301,15 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up) {
     if (!n.ok() && n.error().cancelled()) return fail(UpstreamError::cancelled, false);
     if (!n.ok() && deadline.expired()) {
       up.metrics().timeouts[metrics::index(TimeoutKind::response)].add(hub_);
-      return fail(UpstreamError::response_timeout, replayable);
+      return fail(UpstreamError::response_timeout, replay);
     }
     if (!n.ok() || *n == 0) {
       // Closed on reuse before a byte of response: the upstream dropped an idle connection
       // as we sent (the keep-alive race).
-      if (!got_bytes && attempts_->reused() && !body_streamed_ && replayable_) {
+      if (!got_bytes && attempts_->reused() && !body_streamed_ && down_.bodyInHand()) {
         return failReused(UpstreamError::upstream_reset, false);
       }
-      return fail(UpstreamError::upstream_reset, replayable);
+      return fail(UpstreamError::upstream_reset, replay);
     }
     if (!got_bytes) {
       got_bytes = true;
@@ -350,7 +321,7 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up) {
       http::ParseStatus ps = parser.parse(out_.data(), response_);
       if (ps == http::ParseStatus::need_more) break;
       // Nothing reached the client yet: a broken head is retried like a reset.
-      if (ps == http::ParseStatus::error) return fail(UpstreamError::bad_response, replayable);
+      if (ps == http::ParseStatus::error) return fail(UpstreamError::bad_response, replay);
       if (response_.status >= 100 && response_.status < 200 && !response_.upgrade) {
         // Interim responses (100, 103) are not relayed: the proxy answers Expect itself.
         out_.consume(response_.head_bytes);
@@ -364,74 +335,56 @@ HttpExchange::Attempt HttpExchange::awaitResponse(balancer::Upstream& up) {
       uint64_t payload = 0;
       if (response_.body == http::BodyKind::chunked && !out_.empty() &&
           http::ChunkedDecoder::check(out_.data(), &payload) == http::ChunkedDecoder::Status::error) {
-        return fail(UpstreamError::bad_response, replayable);
+        return fail(UpstreamError::bad_response, replay);
       }
       return Attempt::done;
     }
   }
 }
 
-bool HttpExchange::relayResponse(balancer::Upstream& up) {
+void HttpExchange::relayResponse(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
-  const conf::ListenerConfig& lc = *plan_.config;
-  bool client10 = head_.version == http::Version::http10;
-  bool dechunk = client10 && response_.body == http::BodyKind::chunked;
-  // Draining, or the listener was removed by a reload while this request ran: the client
-  // is told to go (docs/operations.md, "Drain").
-  client_keep_alive_ = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
-                       !client_.hub().draining() && !client_.listener().stopped() &&
-                       response_.body != http::BodyKind::until_close && !dechunk;
-  http::ResponseInfo info;
-  info.request_id = requestId();
-  info.keep_alive = client_keep_alive_;
-  info.client_is_http10 = client10;
-  info.dechunk = dechunk;
-  size_t n = http::writeClientResponseHead(response_, info,
-                                           std::span<char>(scratch_.data(), scratch_.size()));
-  if (n == 0) return respondError(502, "response_head_too_large");
   status_ = response_.status;
-  size_t body_part = 0;
-  if (response_.body == http::BodyKind::content_length) {
-    body_part = static_cast<size_t>(std::min<uint64_t>(out_.size(), response_.content_length));
+  Transport& upstream = upstream_conn_->transport();
+  bool client_failed;
+  bool upstream_failed;
+  int upstream_code = 0;
+  if (H1Downstream* h1 = down_.http1()) {  // HTTP/1.1 to HTTP/1.1: verbatim
+    PumpResult r = h1->relayFrom(response_, requestId(), out_, upstream, cfg.timeouts.idle,
+                                 &bytes_sent_);
+    client_failed = r.error == PumpError::destination;
+    upstream_failed = !r.ok() && !client_failed;
+    upstream_code = r.code;
+  } else {
+    core::Status st = down_.sendResponseHead(response_, requestId());
+    client_failed = !st.ok();
+    upstream_failed = false;
+    if (st.ok()) {
+      H1BodyReader body(upstream, out_, response_.body, response_.content_length);
+      BodySink& sink = down_.responseBody();
+      PayloadResult r = pumpPayload(body, sink, cfg.timeouts.idle, plan_.config->timeouts.client_idle);
+      bytes_sent_ += sink.wireBytes();
+      client_failed = r.error == PayloadError::destination;
+      upstream_failed = !r.ok() && !client_failed;
+      upstream_code = r.code;
+    }
   }
-  iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(out_.data().data()), body_part}};
-  response_started_ = true;
-  if (!writevTimed(client_.transport(), iov, 2, lc.timeouts.client_idle).ok()) {
+  if (client_failed) {
     error_ = "client_gone";
-    client_keep_alive_ = false;
-    return false;
+    down_.abortResponse();
+    return;
   }
-  bytes_sent_ += n + body_part;
-  out_.consume(body_part);
-  uint64_t left = response_.body == http::BodyKind::content_length
-                      ? response_.content_length - body_part
-                      : 0;
-  PumpSource src{upstream_conn_->transport(), out_, cfg.timeouts.idle};
-  PumpOptions opts;
-  opts.dechunk = dechunk;
-  http::BodyKind kind = response_.body;
-  if (kind == http::BodyKind::content_length && left == 0) kind = http::BodyKind::none;
-  PumpResult r = pumpBody(src, client_.transport(), lc.timeouts.client_idle, kind, left, opts);
-  bytes_sent_ += r.out_bytes;
-  switch (r.error) {
-    case PumpError::none:
-      break;
-    case PumpError::destination:
-      error_ = "client_gone";
-      client_keep_alive_ = false;
-      return false;
-    case PumpError::source:
-      if (r.code == ETIMEDOUT) up.metrics().timeouts[metrics::index(TimeoutKind::idle)].add(hub_);
-      attempts_->reportFailure();
-      [[fallthrough]];
-    default:
-      // The response is half sent: all we can do is cut the client connection.
-      error_ = "upstream_body_failed";
-      client_keep_alive_ = false;
-      return false;
+  if (upstream_failed) {
+    if (upstream_code == ETIMEDOUT) {
+      up.metrics().timeouts[metrics::index(TimeoutKind::idle)].add(hub_);
+    }
+    attempts_->reportFailure();
+    // The response is half sent: all we can do is cut the client's stream.
+    error_ = "upstream_body_failed";
+    down_.abortResponse();
+    return;
   }
   releaseUpstream();
-  return true;
 }
 
 void HttpExchange::releaseUpstream() {
@@ -454,81 +407,34 @@ void HttpExchange::releaseUpstream() {
   out_.clear();
 }
 
-bool HttpExchange::tunnel() {
-  const conf::ListenerConfig& lc = *plan_.config;
-  http::ResponseInfo info;
-  info.request_id = requestId();
-  info.keep_alive = true;
-  size_t n = http::writeClientResponseHead(response_, info,
-                                           std::span<char>(scratch_.data(), scratch_.size()));
-  if (n == 0) return respondError(502, "response_head_too_large");
+void HttpExchange::tunnel() {
   status_ = response_.status;
-  // Bytes the upstream sent after its 101 go to the client with the head; bytes the client
-  // sent after its request go to the upstream first, but not the request's own body, which
-  // went with the head.
-  iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(out_.data().data()), out_.size()}};
-  response_started_ = true;
-  client_keep_alive_ = false;
-  if (!writevTimed(client_.transport(), iov, 2, lc.timeouts.client_idle).ok()) {
-    error_ = "client_gone";
-    return false;
-  }
-  out_.consume(out_.size());
-  takeBufferedBody();
-  if (!in_.empty()) {
-    if (!writeTimed(upstream_conn_->transport(), in_.data().data(), in_.size(),
-                    lc.timeouts.tunnel_idle).ok()) {
-      error_ = "upstream_write_failed";
-      return false;
-    }
-    in_.consume(in_.size());
-  }
-  TunnelResult t =
-      runTunnel(client_.transport(), upstream_conn_->transport(), lc.timeouts.tunnel_idle);
+  bool head_sent = false;
+  TunnelResult t = down_.http1()->tunnel(response_, requestId(), out_,
+                                         upstream_conn_->transport(), &head_sent);
   bytes_received_ += t.a_to_b;
   bytes_sent_ += t.b_to_a;
-  if (!t.clean) error_ = "tunnel_closed";
+  if (!head_sent) {
+    error_ = "client_gone";
+  } else if (!t.clean) {
+    error_ = "tunnel_closed";
+  }
   upstream_conn_.reset();
-  return false;  // a tunnel ends the client connection
 }
 
-void HttpExchange::takeBufferedBody() {
-  if (!replayable_ || head_.body != http::BodyKind::content_length || buffered_body_taken_) return;
-  in_.consume(static_cast<size_t>(head_.content_length));
-  bytes_received_ += head_.content_length;
-  buffered_body_taken_ = true;
-  request_body_done_ = true;
-}
-
-bool HttpExchange::respondError(int status, std::string_view error) {
+void HttpExchange::respondError(int status, std::string_view error) {
   status_ = status;
   error_ = error;
-  if (response_started_) {
-    client_keep_alive_ = false;
-    return false;
+  if (down_.responseStarted()) {
+    down_.abortResponse();
+    return;
   }
-  // Answers about the upstream (404 no route, 5xx) to a fully read request keep the
-  // connection; answers about the request itself (400, 408, 413, 431) close it.
-  bool keep = keep_alive_allowed_ && head_.keep_alive && request_body_done_ &&
-              !client_.hub().draining() && !client_.listener().stopped() &&
-              (status == 404 || status >= 500);
-  char buf[1024];
-  size_t n = http::writeErrorResponse(status, requestId(), !keep, std::span<char>(buf, sizeof buf),
-                                      head_.method == "HEAD");
-  response_started_ = true;
-  if (n == 0 || !writeTimed(client_.transport(), buf, n, plan_.config->timeouts.client_idle).ok()) {
-    keep = false;
-  } else {
-    bytes_sent_ += n;
-  }
-  client_keep_alive_ = keep;
-  return keep;
+  bytes_sent_ += down_.sendError(status, requestId());
 }
 
 void HttpExchange::finish() {
-  // A request whose body was buffered whole is consumed only now: retries resent it.
-  takeBufferedBody();
-  if (!request_body_done_) client_keep_alive_ = false;
+  // A request whose body was buffered whole is taken only now: retries resent it.
+  down_.takeBodyInHand();
   upstream_conn_.reset();
   core::TimePoint now = Clock::now();
   double seconds = core::toSeconds(now - started_);
@@ -537,18 +443,19 @@ void HttpExchange::finish() {
   metrics::RequestMetrics& rm = *plan_.request_metrics[metric_index];
   if (status_ != 0 && status_ != 499) rm.requests.add(hub_, status_);
   rm.duration.observe(hub_, seconds);
-  plan_.metrics->bytes_received.add(hub_, bytes_received_ + head_.head_bytes);
+  uint64_t received = bytes_received_ + down_.bytesReceived() + head_.head_bytes;
+  plan_.metrics->bytes_received.add(hub_, received);
   plan_.metrics->bytes_sent.add(hub_, bytes_sent_);
 
-  if (AccessLog* log = client_.hub().accessLog(); log != nullptr) {
+  if (AccessLog* log = down_.hub().accessLog(); log != nullptr) {
     balancer::Endpoint* endpoint = attempts_ ? attempts_->endpoint() : nullptr;
     char ip[64];
-    size_t ip_len = client_.peer().ipText(ip, sizeof ip);
+    size_t ip_len = down_.peer().ipText(ip, sizeof ip);
     AccessRecord r;
     r.client_ip = std::string_view(ip, ip_len);
     r.method = head_.method;
     r.target = head_.target;
-    r.protocol = protocolText(head_.version);
+    r.protocol = down_.protocol();
     r.host = head_.host;
     r.user_agent = headerValue(head_, "user-agent");
     r.referer = headerValue(head_, "referer");
@@ -558,7 +465,7 @@ void HttpExchange::finish() {
     r.endpoint = endpoint != nullptr ? std::string_view(endpoint->name()) : std::string_view();
     r.error = error_;
     r.status = status_;
-    r.bytes_received = bytes_received_ + head_.head_bytes;
+    r.bytes_received = received;
     r.bytes_sent = bytes_sent_;
     r.attempts = attempts_ ? attempts_->attempts() : 0;
     r.duration_seconds = seconds;

@@ -106,7 +106,7 @@ void HubContext::retireListener(const std::string& name) {
     // says Connection: close (docs/operations.md#drain).
     for (ClientConnection* c = connections_; c != nullptr;) {
       ClientConnection* next = c->next;
-      if (&c->listener() == gone) c->closeIfDormant();
+      if (&c->listener() == gone && !c->closeIfDormant()) c->drain();
       c = next;
     }
     retired_listeners_.push_back(std::move(listeners_[i]));
@@ -138,13 +138,19 @@ void HubContext::removeConnection(ClientConnection* c) {
   server_.connectionClosed();
 }
 
-void HubContext::stopKeepAlive() { draining_ = true; }
+void HubContext::stopKeepAlive() {
+  draining_ = true;
+  // HTTP/2 connections are told at once (GOAWAY); HTTP/1.1 ones on their next response.
+  for (ClientConnection* c = connections_; c != nullptr; c = c->next) {
+    if (c->active()) c->drain();
+  }
+}
 
 void HubContext::startDrain() {
   draining_ = true;
   for (ClientConnection* c = connections_; c != nullptr;) {
     ClientConnection* next = c->next;
-    c->closeIfDormant();
+    if (!c->closeIfDormant()) c->drain();
     c = next;
   }
 }

@@ -51,7 +51,7 @@ balancer::Endpoint* UpstreamAttempts::next() {
   if (ep == nullptr) {
     bool limits = why == balancer::PickFailure::limits;
     auto reason = limits ? metrics::Unavailable::limits : metrics::Unavailable::no_healthy;
-    up_.metrics().unavailable[static_cast<size_t>(reason)].add(hub_index_);
+    up_.metrics().unavailable[metrics::index(reason)].add(hub_index_);
     error_ = limits ? UpstreamError::upstream_limits : UpstreamError::no_healthy_endpoint;
     return nullptr;
   }

@@ -113,7 +113,8 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
   w.put(" ");
   w.put(head.target);
   w.put(" HTTP/1.1\r\n");
-  const bool absolute = head.target_form == TargetForm::absolute;
+  // For an absolute-form target, and for HTTP/2's :authority, Host is the authority.
+  const bool absolute = head.target_form == TargetForm::absolute || head.host_from_authority;
   if (absolute) w.putHeader("Host", head.host);
   // The request goes out as HTTP/1.1, which requires Host: an HTTP/1.0 client that sent
   // none gets the upstream's authority (as nginx's proxy_set_header Host default does).

@@ -11,6 +11,10 @@ namespace greenlb::proxy::http {
 
 // More header lines than this is answered with 431.
 inline constexpr size_t kMaxHeaders = 100;
+// Heads an upstream may send us; larger is a broken response (502).
+inline constexpr size_t kMaxResponseHeadBytes = size_t{32} * 1024;
+// Room for a rewritten head: the received one plus the headers the proxy adds.
+inline constexpr size_t kHeadRewriteSlack = 2048;
 // Used when the caller gives no limit; the listener's max_header_bytes default
 // (docs/configuration.md, "[listener.limits]").
 inline constexpr size_t kDefaultMaxHeadBytes = size_t{32} * 1024;
@@ -68,6 +72,8 @@ struct RequestHead {
   std::string_view host;
   std::string_view request_id;  // X-Request-Id as received (first), unvalidated
   size_t head_bytes = 0;        // bytes of the head including the final CRLF CRLF
+  // HTTP/2: `host` is the request's :authority; forwarded as Host, never as a Host field.
+  bool host_from_authority = false;
 
   std::span<const Header> fields() const { return {headers, header_count}; }
   const Header* find(std::string_view name) const { return findHeader(fields(), name); }

@@ -204,6 +204,7 @@ def lb():
   [upstream.retry]
   attempts = 0
 """, listener_extra=f"""
+  http2 = false  # HTTP/1.1 parsing: with HTTP/2 on, the h2 preface starts h2c (test_http2.py)
   [listener.limits]
   max_header_bytes = {MAX_HEAD}
 """)

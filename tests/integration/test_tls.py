@@ -132,7 +132,10 @@ def test_protocol_versions_alpn_and_ciphers(pki):
             assert (status, info["version"]) == (200, "TLSv1.2")
             assert "GCM" in info["cipher"] or "CHACHA20" in info["cipher"]
             assert info["cipher"].startswith("ECDHE-")
+            # HTTP/2 is on by default: h2 is preferred by ALPN, http/1.1 still offered.
             rc, out = s_client(port, "-alpn", "h2,http/1.1", "-servername", "a.test")
+            assert "ALPN protocol: h2" in out
+            rc, out = s_client(port, "-alpn", "http/1.1", "-servername", "a.test")
             assert "ALPN protocol: http/1.1" in out
             # A TLS 1.0 client (its own security level lowered so it really offers 1.0).
             rc, out = s_client(port, "-tls1", "-cipher", "DEFAULT@SECLEVEL=0")

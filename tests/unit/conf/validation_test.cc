@@ -928,7 +928,7 @@ name = "web"
 listen = "127.0.0.1:8443"
 upstream = "app"
   [listener.tls]
-  alpn = ["h2", "http/1.1"]
+  alpn = ["spdy/3", "http/1.1"]
 
 [[listener]]
 name = "web2"
@@ -950,8 +950,8 @@ endpoints = ["127.0.0.1:9001"]
 )"),
                        path),
               ElementsAre("5:3: [listener.tls] is missing required key 'certificates'",
-                          "6:11: an http listener speaks HTTP/1.x: 'alpn' may offer only "
-                          "\"http/1.1\" and \"http/1.0\", not \"h2\"",
+                          "6:11: an http listener speaks HTTP/1.x and HTTP/2: 'alpn' may offer "
+                          "only \"h2\", \"http/1.1\" and \"http/1.0\", not \"spdy/3\"",
                           "13:19: a 'certificates' entry is missing required key 'key'",
                           "20:18: 'certificates' must not be empty"));
 }
