@@ -193,8 +193,17 @@ int H2ServerSession::onInvalidFrame(nghttp2_session*, const nghttp2_frame*, int,
   return 0;
 }
 
-int H2ServerSession::onFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+int H2ServerSession::onFrameSend(nghttp2_session* s, const nghttp2_frame* frame, void* ud) {
   H2ServerSession& self = sessionOf(ud);
+  // The response ended before the request did (a 413, an early answer): the client is
+  // told to stop sending (RFC 9113 8.1), after the last frame of the response.
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0 &&
+      (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS)) {
+    H2Stream* stream = streamOf(s, frame->hd.stream_id);
+    if (stream != nullptr && !stream->requestEnded()) {
+      nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    }
+  }
   if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
     self.goaway_error_ = frame->goaway.error_code;
   }
@@ -375,20 +384,16 @@ void H2ServerSession::run(InputWindow& in) {
     if (ending_) break;
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
     // Waiting for the client: before its first request within client_header of accept;
-    // with no stream open, client_idle (then GOAWAY); with streams open, as long as they
-    // last (each stream's exchange has its own timeouts).
-    core::Duration limit{};
-    bool idle_limit = running_fibers_ == 0;
-    if (idle_limit) {
-      limit = requests_ == 0 ? lc.timeouts.client_header - (Clock::now() - accepted_)
-                             : lc.timeouts.client_idle;
-      if (limit <= core::Duration::zero()) limit = core::Duration(1);
-    }
+    // then client_idle, after which a connection with no stream running gets GOAWAY (one
+    // with streams running waits another round: each exchange has its own timeouts).
+    core::Duration limit = requests_ == 0 ? lc.timeouts.client_header - (Clock::now() - accepted_)
+                                          : lc.timeouts.client_idle;
+    if (limit <= core::Duration::zero()) limit = core::Duration(1);
     if (!in.ensureRoom()) break;
     core::Result<size_t> n = core::Error{0};
     {
       std::optional<core::Timeout> bound;
-      if (idle_limit) bound.emplace(limit);
+      bound.emplace(limit);
       n = conn_.transport().tryRead(in.tail(), in.tailRoom());
       while (!n.ok() && n.error().code == EAGAIN) {
         core::Status st = conn_.transport().waitReady(true);
@@ -399,7 +404,7 @@ void H2ServerSession::run(InputWindow& in) {
         n = conn_.transport().tryRead(in.tail(), in.tailRoom());
       }
       if (!n.ok() && n.error().timedOut() && bound && bound->expired()) {
-        if (running_fibers_ > 0) continue;  // a stream started meanwhile
+        if (running_fibers_ > 0) continue;  // streams still running: another round
         if (requests_ == 0) {
           plan_.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(
               hub().index());
@@ -415,16 +420,18 @@ void H2ServerSession::run(InputWindow& in) {
   // them), the writer flushes what is left (a GOAWAY) and stops.
   ending_ = true;
   pending_.clear();
+  // Every fiber that uses the session is waited for, even when this one was killed
+  // (shutdown): they touch the session until they end.
   if (running_fibers_ > 0) {
     nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
     killStreams();
     while (running_fibers_ > 0) {
-      if (fibers_exit_.wait() != 0) break;
+      if (fibers_exit_.wait() != 0) core::yield();
     }
   }
   if (goaway_timer_.valid()) {
     goaway_timer_.kill();
-    (void)goaway_timer_.join();
+    while (!goaway_timer_.done()) core::yield();
   }
   wantWrite();
   {

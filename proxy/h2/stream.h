@@ -51,6 +51,7 @@ class H2Stream final : public Downstream, private BodySource, private BodySink {
   // must not touch nghttp2 for it any more.
   void closedBySession(uint32_t error_code);
   bool closed() const { return closed_; }
+  bool requestEnded() const { return end_of_request_; }
   // nghttp2's data provider: the next bytes of the response body.
   ssize_t readResponse(uint8_t* buf, size_t length, uint32_t* data_flags);
   bool isGrpc() const { return grpc_; }

@@ -176,6 +176,44 @@ def test_client_reset_cancels_the_upstream_request():
                 assert client.pump(lambda c: any(hasattr(e, "headers") for e in c.stream_events(sid2)))
 
 
+# --- timeouts and early answers -------------------------------------------------------------
+
+def test_an_idle_connection_gets_goaway_after_client_idle():
+    with Upstream("a") as up:
+        text, port, _ = basic_config([up.address], listener_extra="""
+  [listener.timeouts]
+  client_idle = "400ms"
+""")
+        with Greenlb(text) as lb:
+            with H2Client(port) as client:
+                assert client.response(client.request("GET", "/"))[0] == 200
+                assert client.pump(lambda c: c.goaway is not None, timeout=5)
+                assert client.goaway.error_code == 0
+                assert client.pump(lambda c: c.closed, timeout=5)
+
+
+def test_an_answer_before_the_whole_body_resets_the_rest_of_the_upload():
+    with Upstream("a") as up:
+        text, port, _ = basic_config([up.address], listener_extra="""
+  [listener.limits]
+  max_body_bytes = 1000
+""")
+        with Greenlb(text) as lb:
+            with H2Client(port) as client:
+                sid = client.request("POST", "/sink", headers=[("content-length", "100000")],
+                                     end_stream=False)
+                client.conn.send_data(sid, b"x" * 10000)
+                client.flush()
+                assert client.pump(lambda c: c.stream_ended(sid))
+                status = [e for e in client.stream_events(sid) if hasattr(e, "headers")]
+                assert dict(status[0].headers)[b":status"] == b"413"
+                # The client is told to stop sending (RST_STREAM NO_ERROR, RFC 9113 8.1).
+                assert client.pump(lambda c: c.reset_code(sid) is not None)
+                assert client.reset_code(sid) == 0
+                assert client.response(client.request("GET", "/"))[0] == 200
+            assert up.stats()["requests"] == 1
+
+
 # --- drain ----------------------------------------------------------------------------------
 
 def test_sigterm_sends_goaway_and_lets_streams_in_flight_finish():
