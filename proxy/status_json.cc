@@ -117,6 +117,21 @@ std::string statusJson(Server& server, const std::string& version) {
   }
   w.endArray();
 
+  // HTTP/2 from clients (docs/http2.md): per http listener that has it on.
+  w.key("http2").beginObject();
+  w.key("listeners").beginArray();
+  for (const auto& l : gen.listeners) {
+    const conf::ListenerConfig& lc = *l.config;
+    if (lc.protocol != conf::Protocol::http || !lc.http2) continue;
+    w.beginObject();
+    w.key("name").value(lc.name);
+    w.key("connections_active").value(l.metrics->http2_connections.value());
+    w.key("streams_active").value(l.metrics->http2_streams_active.value());
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+
   w.key("upstreams").beginArray();
   for (const auto& up : gen.upstreams) {
     const conf::UpstreamConfig& uc = up->config();

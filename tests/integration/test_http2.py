@@ -74,6 +74,14 @@ def test_h2c_by_prior_knowledge_serves_requests_and_bodies(tmp_path):
             # An HTTP/1.1 client of the same listener is served as ever.
             assert http_get(port, "/")[0] == 200
             assert lb.metric("greenlb_http2_streams_active", listener="web") == 0
+            # /status (and the status page) shows HTTP/2 connections while they are open.
+            with H2Client(port) as client:
+                assert client.response(client.request("GET", "/"))[0] == 200
+                http2 = lb.status()["http2"]["listeners"]
+                assert http2 == [{"name": "web", "connections_active": 1, "streams_active": 0}]
+                assert lb.metric("greenlb_http2_connections_active", listener="web") == 1
+            wait_until(lambda: lb.status()["http2"]["listeners"][0]["connections_active"] == 0,
+                       what="the HTTP/2 connection to close")
 
 
 def test_h2_by_alpn_on_tls_and_http2_false_turns_it_off(tmp_path):
