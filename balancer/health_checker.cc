@@ -31,9 +31,9 @@ struct HealthChecker::ProbeFiber {
 };
 
 HealthChecker::HealthChecker(std::string upstream, conf::HealthConfig config,
-                             std::vector<core::Hub*> hubs, ProbeChannelFactory secure)
+                             std::vector<core::Hub*> hubs, ProbeHooks hooks)
     : settings_(std::make_shared<const Settings>(
-          Settings{std::move(upstream), std::move(config), std::move(secure)})),
+          Settings{std::move(upstream), std::move(config), std::move(hooks)})),
       hubs_(std::move(hubs)) {}
 
 HealthChecker::~HealthChecker() { stop(); }
@@ -108,7 +108,7 @@ void HealthChecker::run(Probe& probe) {
   bool first = true;
   for (;;) {
     core::TimePoint started = Clock::now();
-    ProbeResult r = probeEndpoint(ep, cfg, s.secure);
+    ProbeResult r = probeEndpoint(ep, cfg, s.hooks);
     if (r.cancelled || probe.stopped) return;
     core::TimePoint now = Clock::now();
     ep.lastCheck().set(r.ok, r.ok ? std::string() : r.reason, now);

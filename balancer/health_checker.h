@@ -32,9 +32,9 @@ namespace greenlb::balancer {
 
 class HealthChecker {
  public:
-  // `secure`: see probe_channel.h (empty for plain upstreams).
+  // `hooks`: see probe_channel.h (empty for plain HTTP/1.1 and TCP checks).
   HealthChecker(std::string upstream, conf::HealthConfig config, std::vector<core::Hub*> hubs,
-                ProbeChannelFactory secure = {});
+                ProbeHooks hooks = {});
   ~HealthChecker();  // stop()
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
@@ -52,7 +52,7 @@ class HealthChecker {
   struct Settings {
     std::string upstream;
     conf::HealthConfig config;
-    ProbeChannelFactory secure;
+    ProbeHooks hooks;
   };
   struct Probe;
   struct ProbeFiber;

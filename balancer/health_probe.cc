@@ -54,7 +54,8 @@ int parseStatusLine(std::string_view head) {
 }
 
 ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg,
-                          const ProbeChannelFactory& secure) {
+                          const ProbeHooks& hooks) {
+  const ProbeChannelFactory& secure = hooks.secure;
   core::Timeout deadline(cfg.timeout);
   core::Stream conn;
   if (core::Status st = conn.connectTo(ep.address()); !st.ok()) {
@@ -71,6 +72,11 @@ ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg,
     channel = std::move(*made);
   } else {
     channel = std::make_unique<PlainChannel>(conn);
+  }
+  if (hooks.conversation) {
+    ProbeResult r = hooks.conversation(*channel, ep);
+    if (!r.ok && deadline.expired()) r.reason = "timed out";
+    return r;
   }
   if (cfg.path.empty()) return ProbeResult{true, false, {}};
   std::string request = "GET " + cfg.path + " HTTP/1.1\r\nHost: " + ep.name() +

@@ -17,10 +17,11 @@ struct ProbeResult {
   std::string reason;      // why it failed, for the log: "connect refused", "status 503"...
 };
 
-// `secure` (may be empty) wraps the connected socket first, e.g. in TLS; then even a check
-// without a path must complete the handshake.
+// `hooks.secure` (may be empty) wraps the connected socket first, e.g. in TLS; then even a
+// check without a path must complete the handshake. `hooks.conversation` (may be empty)
+// replaces the HTTP/1.1 GET (a gRPC check).
 ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg,
-                          const ProbeChannelFactory& secure = {});
+                          const ProbeHooks& hooks = {});
 
 // The status code of an HTTP/1.x status line at the start of `head` ("HTTP/1.1 200 OK"),
 // 0 when it is not one (or is incomplete).

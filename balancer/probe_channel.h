@@ -27,4 +27,17 @@ class ProbeChannel {
 using ProbeChannelFactory = std::function<core::Result<std::unique_ptr<ProbeChannel>>(
     const Endpoint& endpoint, core::Stream& socket)>;
 
+struct ProbeResult;
+// What a check says over its channel when it is not the HTTP/1.1 GET of `path`: a gRPC
+// health check, which the proxy layer speaks (proxy/grpc_health_check.h; the balancer
+// knows no HTTP/2). Bounded by the check's Timeout.
+using ProbeConversation =
+    std::function<ProbeResult(ProbeChannel& channel, const Endpoint& endpoint)>;
+
+// How an upstream's checks reach their endpoints beyond a plain TCP connect.
+struct ProbeHooks {
+  ProbeChannelFactory secure;       // TLS upstreams
+  ProbeConversation conversation;   // gRPC checks
+};
+
 }  // namespace greenlb::balancer

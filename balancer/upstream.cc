@@ -44,7 +44,7 @@ void Upstream::start() {
   // this upstream's endpoints set it (the reload stops the old upstream first).
   for (const auto& e : snapshot()->endpoints) e->refreshUp(Clock::now());
   if (config_.health) {
-    auto checker = std::make_unique<HealthChecker>(name(), *config_.health, hubs_, probe_channel_);
+    auto checker = std::make_unique<HealthChecker>(name(), *config_.health, hubs_, probe_hooks_);
     std::lock_guard<std::mutex> lock(mu_);
     checker->follow(*latest_);
     health_ = std::move(checker);
@@ -196,7 +196,7 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
     return nullptr;
   }
   Filter filter;
-  filter.max_connections = config_.limits.max_connections;
+  filter.max_connections = inFlightLimit();
   filter.slow_start = config_.outlier.slow_start;
   int i = hs.picker->pick(set, ctx, filter);
   if (i >= 0) {
@@ -238,7 +238,7 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
 }
 
 Endpoint* Upstream::pickAndBegin(size_t hub, const PickContext& ctx, PickFailure* why) {
-  const auto max = static_cast<int64_t>(config_.limits.max_connections);
+  const auto max = static_cast<int64_t>(inFlightLimit());
   // A slot seen free by pick() may be taken by another hub before this one begins: look
   // again a few times (each miss means someone else got a request through).
   for (int tries = 0; tries < 8; ++tries) {

@@ -60,7 +60,7 @@ class Upstream {
   void start();
   void stop();
   // What active checks speak over (TLS upstreams); set before start(), never after.
-  void setProbeChannelFactory(ProbeChannelFactory f) { probe_channel_ = std::move(f); }
+  void setProbeHooks(ProbeHooks hooks) { probe_hooks_ = std::move(hooks); }
 
   // A new endpoint of this upstream, its metrics registered under (upstream, name).
   std::shared_ptr<Endpoint> makeEndpoint(const std::string& name, const core::SocketAddress& at,
@@ -94,7 +94,7 @@ class Upstream {
   // frees its slot and wakes a request waiting for one on this hub.
   void endRequest(size_t hub, Endpoint& ep) {
     ep.endRequest();
-    if (config_.limits.max_connections != 0) pending_.released(hub);
+    if (inFlightLimit() != 0) pending_.released(hub);
   }
 
   // Passive outlier detection (docs/balancing.md, "Passive outlier ejection"), from any
@@ -113,6 +113,17 @@ class Upstream {
   const EndpointSet& hubEndpoints(size_t hub) const { return *hubs_state_[hub].set; }
 
   bool inPanic() const { return metrics_->panic.load(std::memory_order_relaxed) != 0; }
+
+  // Requests in flight an endpoint may have, across hubs (0 = no limit): over HTTP/1.1 one
+  // per connection, so max_connections and max_requests both bound it; over HTTP/2 a
+  // request is a stream, bounded by max_requests (docs/balancing.md, "Limits").
+  uint64_t inFlightLimit() const {
+    const conf::UpstreamLimits& l = config_.limits;
+    if (config_.protocol == conf::UpstreamProtocol::http2) return l.max_requests;
+    if (l.max_connections == 0) return l.max_requests;
+    if (l.max_requests == 0) return l.max_connections;
+    return std::min(l.max_connections, l.max_requests);
+  }
 
  private:
   struct alignas(64) HubState {
@@ -142,7 +153,7 @@ class Upstream {
   uint64_t version_ = 0;
   std::mutex eject_mu_;  // serializes ejection decisions (max_ejected_percent); cold path
   bool started_ = false;  // hub 0
-  ProbeChannelFactory probe_channel_;
+  ProbeHooks probe_hooks_;
   std::unique_ptr<HealthChecker> health_;
   std::unique_ptr<DnsDiscovery> dns_;  // hub 0
 };

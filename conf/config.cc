@@ -59,6 +59,10 @@ std::string_view toString(TlsVersion v) {
   return nameIn(kTlsVersionNames, v);
 }
 
+std::string_view toString(UpstreamProtocol p) {
+  return nameIn(kUpstreamProtocolNames, p);
+}
+
 std::string_view toString(HashKey k) {
   return static_cast<size_t>(k) < std::size(kHashKeys) ? hashKeyOf(k).name : "?";
 }

@@ -62,6 +62,10 @@ struct AccessLogConfig {
 enum class Protocol { http, tcp };
 inline constexpr std::string_view kProtocolNames[] = {"http", "tcp"};  // by Protocol
 enum class TlsVersion { v1_2, v1_3 };
+// What an upstream's endpoints speak (docs/grpc.md): HTTP/1.1, or HTTP/2 (h2 over TLS by
+// ALPN with [upstream.tls], else h2c with prior knowledge).
+enum class UpstreamProtocol { http1, http2 };
+inline constexpr std::string_view kUpstreamProtocolNames[] = {"http1", "http2"};
 inline constexpr std::string_view kTlsVersionNames[] = {"1.2", "1.3"};  // by TlsVersion
 
 struct ListenerTimeouts {
@@ -154,6 +158,9 @@ struct HealthConfig {
   Duration timeout = 1s;
   uint32_t rise = 2;
   uint32_t fall = 3;
+  // Present: a gRPC check (grpc.health.v1.Health/Check of this service, "" = the server
+  // as a whole) instead of the HTTP GET of `path`.
+  std::optional<std::string> grpc_service;
   bool operator==(const HealthConfig&) const = default;
 };
 
@@ -168,6 +175,7 @@ struct OutlierConfig {
 struct UpstreamLimits {
   uint64_t max_connections = 0;  // per endpoint, across hubs; 0 = unlimited
   uint64_t max_pending = 0;      // 0 = unlimited
+  uint64_t max_requests = 0;     // in-flight requests (HTTP/2 streams) per endpoint; 0 = off
   bool operator==(const UpstreamLimits&) const = default;
 };
 
@@ -190,6 +198,7 @@ struct UpstreamConfig {
   std::string name;
   bool panic = true;
   Balance balance = Balance::round_robin;
+  UpstreamProtocol protocol = UpstreamProtocol::http1;
   std::vector<EndpointConfig> endpoints;
   std::optional<Address> dns;  // discovery instead of endpoints
   Duration resolve_every = 5s;
@@ -221,6 +230,7 @@ std::string_view toString(Protocol p);
 std::string_view toString(Balance b);
 std::string_view toString(LogFormat f);
 std::string_view toString(TlsVersion v);
+std::string_view toString(UpstreamProtocol p);
 std::string_view toString(HashKey k);
 
 }  // namespace greenlb::conf

@@ -202,6 +202,7 @@ constexpr SchemaKey kKeys[] = {
     required(value("upstream", "name", of(VT::name), get<&UpstreamConfig::name>)),
     value("upstream", "panic", boolean(), get<&UpstreamConfig::panic>),
     value("upstream", "balance", choice(kBalanceNames), get<&UpstreamConfig::balance>),
+    value("upstream", "protocol", choice(kUpstreamProtocolNames), get<&UpstreamConfig::protocol>),
     value("upstream", "endpoints", atLeast(VT::addresses_or_tables, 1),
           [](const void* s) -> FieldValue {
             const auto& u = as<UpstreamConfig>(s);
@@ -246,6 +247,7 @@ constexpr SchemaKey kKeys[] = {
     value("upstream.health", "timeout", duration(kPositive), get<&HealthConfig::timeout>),
     value("upstream.health", "rise", integer(1, 100), get<&HealthConfig::rise>),
     value("upstream.health", "fall", integer(1, 100), get<&HealthConfig::fall>),
+    value("upstream.health", "grpc_service", of(VT::text), get<&HealthConfig::grpc_service>),
 
     value("upstream.outlier", "consecutive_failures", integer(0, 1'000'000),
           get<&OutlierConfig::consecutive_failures>),
@@ -258,6 +260,8 @@ constexpr SchemaKey kKeys[] = {
           get<&UpstreamLimits::max_connections>),
     value("upstream.limits", "max_pending", integer(0, kUnlimited),
           get<&UpstreamLimits::max_pending>),
+    value("upstream.limits", "max_requests", integer(0, kUnlimited),
+          get<&UpstreamLimits::max_requests>),
 
     value("upstream.pool", "max_idle_per_endpoint", integer(0, 1'000'000),
           get<&PoolConfig::max_idle_per_endpoint>),

@@ -153,12 +153,13 @@ class Table {
   }
 
   // A string that must not be empty.
-  bool text(std::string_view key, std::string& out) const {
+  // `may_be_empty`: "" means something (a gRPC check of the whole server).
+  bool text(std::string_view key, std::string& out, bool may_be_empty = false) const {
     const auto* node = find(key);
     if (!node) return false;
     const auto* s = ctx_.string(*node, keyName(key), kAString);
     if (!s) return false;
-    if (s->empty()) {
+    if (s->empty() && !may_be_empty) {
       ctx_.error(*node, keyName(key) + " must not be empty");
       return false;
     }
@@ -627,6 +628,13 @@ void readHealth(const Table& t, HealthConfig& h) {
   t.duration("timeout", h.timeout);
   t.integer("rise", h.rise);
   t.integer("fall", h.fall);
+  if (t.find("grpc_service")) {
+    t.text("grpc_service", h.grpc_service.emplace(), /*may_be_empty=*/true);
+    if (t.find("path")) {
+      t.ctx().error(*t.find("grpc_service"),
+                    "'grpc_service' and 'path' are two kinds of check: set one of them");
+    }
+  }
 }
 
 void readUpstreamTls(const Table& t, UpstreamTls& tls) {
@@ -662,6 +670,7 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
   t.name("name", u.name);
   t.flag("panic", u.panic);
   if (t.choice("balance", u.balance)) s.balance = t.at("balance");
+  t.choice("protocol", u.protocol);
   readEndpoints(t, u, s);
   readDns(t, u);
   t.duration("resolve_every", u.resolve_every);
@@ -675,7 +684,13 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
     sub->duration("idle", u.timeouts.idle);
   }
   if (auto sub = t.table("retry")) readRetry(*sub, u.retry);
-  if (auto sub = t.table("health")) readHealth(*sub, u.health.emplace());
+  if (auto sub = t.table("health")) {
+    readHealth(*sub, u.health.emplace());
+    if (u.health->grpc_service && u.protocol != UpstreamProtocol::http2) {
+      t.ctx().error(*sub->find("grpc_service"),
+                    "a gRPC health check speaks HTTP/2: it needs protocol = \"http2\"");
+    }
+  }
   if (auto sub = t.table("outlier")) {
     sub->integer("consecutive_failures", u.outlier.consecutive_failures);
     sub->duration("ejection", u.outlier.ejection);
@@ -685,6 +700,7 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
   if (auto sub = t.table("limits")) {
     sub->integer("max_connections", u.limits.max_connections);
     sub->integer("max_pending", u.limits.max_pending);
+    sub->integer("max_requests", u.limits.max_requests);
   }
   if (auto sub = t.table("pool")) {
     sub->integer("max_idle_per_endpoint", u.pool.max_idle_per_endpoint);

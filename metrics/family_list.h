@@ -53,6 +53,9 @@
   X(request_duration, request, LatencyHistogram, duration,                                  \
     "greenlb_request_duration_seconds",                                                     \
     "Time from a request's arrival to the end of its response, in seconds.")                \
+  X(grpc_requests, request, CountersBy<GrpcStatus>, grpc_requests,                          \
+    "greenlb_grpc_requests_total",                                                          \
+    "gRPC calls answered, by listener, upstream and the grpc-status they ended with.")      \
   X(upstream_requests, endpoint, StatusCounters, requests, "greenlb_upstream_requests_total", \
     "Responses received from an upstream endpoint, by exact status code.")                  \
   X(upstream_connect_duration, upstream, LatencyHistogram, connect_duration,                \

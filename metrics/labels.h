@@ -24,6 +24,9 @@ enum class ClientError : uint8_t {
 enum class TimeoutKind : uint8_t { connect, response, idle };                        // kind
 enum class Unavailable : uint8_t { no_healthy, limits, draining };                   // reason
 enum class CheckResult : uint8_t { success, failure };                               // result
+// grpc_status: the gRPC status code a call ended with, 0 (OK) to 16 (UNAUTHENTICATED).
+enum class GrpcStatus : uint8_t {};
+inline constexpr size_t kGrpcStatusCount = 17;
 
 // Label values, in enum order.
 inline constexpr std::string_view kClientErrorNames[] = {
@@ -31,6 +34,8 @@ inline constexpr std::string_view kClientErrorNames[] = {
 inline constexpr std::string_view kTimeoutKindNames[] = {"connect", "response", "idle"};
 inline constexpr std::string_view kUnavailableNames[] = {"no_healthy", "limits", "draining"};
 inline constexpr std::string_view kCheckResultNames[] = {"success", "failure"};
+inline constexpr std::string_view kGrpcStatusNames[kGrpcStatusCount] = {
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16"};
 
 // The label an enum fills and its values, in enum order (found by argument type, so that
 // CountersBy<E> knows its size and the exposition its label).
@@ -49,6 +54,9 @@ constexpr LabelValues labelsOf(Unavailable) {
 }
 constexpr LabelValues labelsOf(CheckResult) {
   return {"result", kCheckResultNames};
+}
+constexpr LabelValues labelsOf(GrpcStatus) {
+  return {"grpc_status", kGrpcStatusNames};
 }
 
 // The array index of an enum value.

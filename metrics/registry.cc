@@ -67,9 +67,12 @@ class FamilySet {
   void add(FamilyId id, const Labels& labels, const CountersBy<E>& values) {
     const LabelValues names = labelsOf(E{});
     for (size_t i = 0; i < CountersBy<E>::kSize; ++i) {
+      uint64_t v = values[i].value();
+      // gRPC statuses appear once seen, as status codes do: most pairs carry no gRPC.
+      if (std::is_same_v<E, GrpcStatus> && v == 0) continue;
       Labels l = labels;
       l.push_back({str(names.label), str(names.values[i])});
-      counter(id, std::move(l), static_cast<double>(values[i].value()));
+      counter(id, std::move(l), static_cast<double>(v));
     }
   }
   // One counter sample per status code seen.

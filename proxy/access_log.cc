@@ -137,6 +137,10 @@ void AccessLog::record(size_t hub, const AccessRecord& r) {
     appendJsonString(out, r.referer);
     out.append(",\"error\":");
     appendJsonString(out, r.error);
+    if (r.grpc_status >= 0) {  // gRPC calls only
+      out.append(",\"grpc_status\":");
+      appendNumber(out, static_cast<uint64_t>(r.grpc_status));
+    }
     out.append("}\n");
   } else {
     out.append(r.client_ip).append(" - - [").append(b.clf, b.clf_len).append("] \"");

@@ -41,6 +41,7 @@ struct AccessRecord {
   uint32_t attempts = 0;
   double duration_seconds = 0;
   double upstream_seconds = -1;  // first byte from the upstream; < 0 when none
+  int grpc_status = -1;          // a gRPC call's grpc-status; < 0: not gRPC (or none seen)
 };
 
 class AccessLog {

@@ -2,6 +2,7 @@
 
 #include "core/dns.h"
 #include "core/timeout.h"
+#include "proxy/grpc_health_check.h"
 #include "proxy/tls_probe.h"
 
 namespace greenlb::proxy {
@@ -70,10 +71,15 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
     core::ResolverOptions resolver{config->global.resolv_conf, config->global.hosts_file};
     auto up = std::make_shared<balancer::Upstream>(uc, registry, hubs, resolver);
     // Checks of a TLS upstream speak TLS. A carried-over upstream keeps the CA it was made
-    // with for its checks; requests use the freshly loaded one.
+    // with for its checks; requests use the freshly loaded one. gRPC checks speak HTTP/2.
+    balancer::ProbeHooks hooks;
     if (auto found = tls.upstreams.find(uc.name); found != tls.upstreams.end()) {
-      up->setProbeChannelFactory(tlsProbeChannel(found->second));
+      hooks.secure = tlsProbeChannel(found->second);
     }
+    if (uc.health && uc.health->grpc_service) {
+      hooks.conversation = grpcHealthCheck(*uc.health->grpc_service, uc.tls ? "https" : "http");
+    }
+    up->setProbeHooks(std::move(hooks));
     if (!uc.dns) {
       std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;
       if (!resolveEndpoints(*up, &endpoints, error)) return nullptr;

@@ -8,7 +8,9 @@
 #include "core/timeout.h"
 #include "proxy/access_log.h"
 #include "proxy/body_pump.h"
+#include "proxy/grpc.h"
 #include "proxy/h1_body.h"
+#include "proxy/h2/upstream_session.h"
 #include "proxy/h1_downstream.h"
 #include "proxy/generation.h"
 #include "proxy/http/head_writer.h"
@@ -41,6 +43,12 @@ HttpExchange::HttpExchange(Downstream& down, Generation& gen, const ListenerPlan
       started_(started),
       hub_(down.hub().index()) {
   idempotent_ = http::isIdempotentMethod(head_.method);
+  grpc_ = isGrpc(head_);
+  if (grpc_) {
+    if (const http::Header* t = head_.find("grpc-timeout")) {
+      grpc_timeout_ = parseGrpcTimeout(t->value).value_or(Duration::zero());
+    }
+  }
   if (!head_.request_id.empty() && http::isValidRequestId(head_.request_id)) {
     request_id_len_ = head_.request_id.size();
     std::memcpy(request_id_, head_.request_id.data(), request_id_len_);
@@ -70,9 +78,25 @@ void HttpExchange::run() {
     countClientError(ClientError::too_large);
     respondError(413, "body_too_large");
   } else if (checkBodyInHand()) {
+    std::optional<core::Timeout> deadline;
+    if (grpc_timeout_ > Duration::zero()) {
+      // grpc-timeout bounds the whole call: DEADLINE_EXCEEDED to the client, and the
+      // upstream stream is cancelled as the exchange lets go of it (docs/grpc.md).
+      deadline.emplace(grpc_timeout_);
+      grpc_deadline_ = &*deadline;
+    }
     forward(*upstream_);
+    grpc_deadline_ = nullptr;
   }
   finish();
+}
+
+bool HttpExchange::deadlinePassed() {
+  if (grpc_deadline_ == nullptr || !grpc_deadline_->expired()) return false;
+  upstream_conn_.reset();
+  h2_.reset();
+  respondError(504, "grpc_deadline_exceeded");
+  return true;
 }
 
 bool HttpExchange::checkBodyInHand() {
@@ -101,12 +125,15 @@ void HttpExchange::forward(balancer::Upstream& up) {
   while (attempts_->next() != nullptr) {
     if (attempt(up) != Attempt::retry) return;
   }
+  if (deadlinePassed()) return;
   UpstreamError e = attempts_->error();
   respondError(info(e).status, info(e).name);
 }
 
 HttpExchange::Attempt HttpExchange::fail(UpstreamError e, bool replayable) {
+  if (deadlinePassed()) return Attempt::failed;
   upstream_conn_.reset();
+  h2_.reset();
   error_ = info(e).name;
   if (e == UpstreamError::cancelled) {
     respondError(502, error_);
@@ -130,6 +157,7 @@ HttpExchange::Attempt HttpExchange::failReused(UpstreamError e, bool nothing_sen
 }
 
 HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
+  if (up.config().protocol == conf::UpstreamProtocol::http2) return attemptH2(up);
   upstream_conn_ = attempts_->openConnection(/*allow_pooled=*/true);
   if (upstream_conn_ == nullptr) return fail(attempts_->error(), true);  // nothing was sent
   if (Attempt a = sendRequest(up); a != Attempt::done) return a;
@@ -171,11 +199,8 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
   fi.default_host = attempts_->endpoint()->name();
-  if (!scratch_) {
-    scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
-                                         http::kHeadRewriteSlack);
-  }
-  size_t n = http::writeUpstreamRequestHead(head_, fi, std::span<char>(scratch_.data(), scratch_.size()));
+  std::span<char> buf = scratch();
+  size_t n = http::writeUpstreamRequestHead(head_, fi, buf);
   if (n == 0) {
     upstream_conn_.reset();
     countClientError(ClientError::too_large);
@@ -191,7 +216,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
     with_head = h1->window().data().substr(
         0, static_cast<size_t>(std::min<uint64_t>(h1->window().size(), head_.content_length)));
   }
-  iovec iov[2] = {{scratch_.data(), n}, {const_cast<char*>(with_head.data()), with_head.size()}};
+  iovec iov[2] = {{buf.data(), n}, {const_cast<char*>(with_head.data()), with_head.size()}};
   size_t written = 0;
   core::Status st = writevTimed(upstream_conn_->transport(), iov, 2, cfg.timeouts.idle, &written);
   if (!st.ok()) {
@@ -202,6 +227,164 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   }
   if (down_.bodyInHand()) return Attempt::done;  // the body (if any) went with the head
   return streamRequestBody(up, with_head.size());
+}
+
+std::span<char> HttpExchange::scratch() {
+  if (!scratch_) {
+    scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
+                                         http::kHeadRewriteSlack);
+  }
+  return {scratch_.data(), scratch_.size()};
+}
+
+HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
+  const conf::UpstreamConfig& cfg = up.config();
+  const conf::ListenerConfig& lc = *plan_.config;
+  h2_ = attempts_->openStream();
+  if (h2_ == nullptr) return fail(attempts_->error(), true);  // nothing was sent
+  char ip[64];
+  H2ForwardInfo fi;
+  fi.client_ip = std::string_view(ip, down_.peer().ipText(ip, sizeof ip));
+  fi.proto = down_.tls() ? "https" : "http";
+  fi.request_id = requestId();
+  fi.scheme = gen_.upstream_tls[static_cast<size_t>(upstream_index_)] ? "https" : "http";
+  fi.default_authority = attempts_->endpoint()->name();
+  nghttp2_nv fields[http::kMaxHeaders + 12];
+  size_t n = h2RequestFields(head_, fi, scratch(), fields);
+  if (n == 0) {
+    h2_.reset();
+    countClientError(ClientError::too_large);
+    respondError(431, "head_too_large");
+    return Attempt::failed;
+  }
+  bool streaming = !down_.bodyInHand();
+  std::optional<std::string_view> in_hand;
+  if (!streaming) in_hand = down_.bodyInHandView();
+  if (!h2_->submit(std::span(fields, n), in_hand, streaming).ok()) {
+    return fail(UpstreamError::upstream_write_failed, replayable());
+  }
+  // A body not in hand streams alongside the response: a gRPC streaming call goes both
+  // ways at once. The pump is this exchange's helper fiber; it ends before the exchange.
+  PayloadResult pumped;
+  core::JoinHandle<void> pump;
+  if (streaming) {
+    body_streamed_ = true;
+    pump = core::spawn(
+        [&] {
+          pumped = pumpPayload(down_.requestBody(), *h2_, lc.timeouts.client_idle,
+                               cfg.timeouts.idle, lc.limits.max_body_bytes);
+          if (pumped.ok()) {
+            down_.setRequestBodyDone();
+          } else if (h2_ != nullptr) {
+            h2_.reset();  // the request is incomplete: cancelled upstream
+          }
+        },
+        "h2-request-body");
+  }
+  auto stopPump = [&] {
+    if (!pump.valid()) return;
+    pump.kill();
+    while (!pump.done()) core::yield();  // it uses this exchange: not cancellable
+  };
+  core::TimePoint sent = Clock::now();
+  core::Status st;
+  bool timed_out;
+  {
+    core::Timeout deadline(cfg.timeouts.response);
+    st = h2_ != nullptr ? h2_->awaitHead(response_) : core::Status{core::Error{ECONNRESET}};
+    timed_out = deadline.expired();
+  }
+  if (!st.ok()) {
+    stopPump();
+    if (st.error().cancelled()) return fail(UpstreamError::cancelled, false);
+    if (h2_ != nullptr && h2_->refused()) {
+      // REFUSED_STREAM, or above a GOAWAY's last stream id: never processed, so always
+      // safe to send again (when the body can be sent again).
+      return fail(UpstreamError::upstream_refused, !body_streamed_);
+    }
+    if (timed_out) {
+      up.metrics().timeouts[metrics::index(TimeoutKind::response)].add(hub_);
+      return fail(UpstreamError::response_timeout, replayable());
+    }
+    if (!pumped.ok() && pumped.error != PayloadError::destination) {
+      stopPump();
+      return failRequestBody(pumped);
+    }
+    return fail(UpstreamError::upstream_reset, replayable());
+  }
+  first_byte_seconds_ = core::toSeconds(Clock::now() - sent);
+  up.metrics().first_byte_duration.observe(hub_, first_byte_seconds_);
+  balancer::Endpoint& ep = *attempts_->endpoint();
+  ep.metrics().requests.add(hub_, response_.status);
+  if (response_.status >= 500) {
+    attempts_->reportFailure();
+  } else {
+    attempts_->reportSuccess();
+  }
+  if (attempts_->retry(UpstreamError::upstream_status, replayable(), response_.status)) {
+    error_ = info(UpstreamError::upstream_status).name;
+    stopPump();
+    h2_.reset();
+    return Attempt::retry;
+  }
+  status_ = response_.status;
+  if (grpc_) grpc_status_ = grpcStatusOf(response_.fields());  // a trailers-only answer
+  bool client_gone = !down_.sendResponseHead(response_, requestId()).ok();
+  PayloadResult r;
+  if (!client_gone) {
+    BodySink& sink = down_.responseBody();
+    r = pumpPayload(*h2_, sink, cfg.timeouts.idle, lc.timeouts.client_idle);
+    bytes_sent_ += sink.wireBytes();
+    client_gone = r.error == PayloadError::destination;
+    if (grpc_ && r.ok()) {
+      int s = grpcStatusOf(h2_->trailers());
+      if (s >= 0) grpc_status_ = s;
+    }
+  }
+  // The response ended: a request body still streaming is of no more use upstream.
+  stopPump();
+  if (client_gone) {
+    error_ = "client_gone";
+    down_.abortResponse();
+  } else if (!r.ok()) {
+    if (deadlinePassed()) return Attempt::done;
+    if (r.code == ETIMEDOUT) up.metrics().timeouts[metrics::index(TimeoutKind::idle)].add(hub_);
+    attempts_->reportFailure();
+    error_ = "upstream_body_failed";
+    down_.abortResponse();
+  } else if (!pumped.ok() && pump.valid() && pumped.error != PayloadError::destination &&
+             pumped.code != ECANCELED) {
+    error_ = "client_body_failed";
+  }
+  h2_.reset();
+  return Attempt::done;
+}
+
+HttpExchange::Attempt HttpExchange::failRequestBody(const PayloadResult& r) {
+  h2_.reset();
+  switch (r.error) {
+    case PayloadError::too_large:
+      countClientError(ClientError::too_large);
+      respondError(413, "body_too_large");
+      break;
+    case PayloadError::source:
+      if (r.code == ETIMEDOUT) {
+        countClientError(ClientError::header_timeout);
+        respondError(408, "client_body_timeout");
+      } else if (r.code == EPROTO) {
+        countClientError(ClientError::bad_request);
+        respondError(400, "bad_chunked_body");
+      } else {
+        countClientError(ClientError::reset);
+        error_ = "client_reset";
+        status_ = 499;
+      }
+      break;
+    default:
+      respondError(502, "upstream_write_failed");
+      break;
+  }
+  return Attempt::failed;
 }
 
 HttpExchange::Attempt HttpExchange::streamRequestBody(balancer::Upstream& up,
@@ -425,6 +608,7 @@ void HttpExchange::tunnel() {
 void HttpExchange::respondError(int status, std::string_view error) {
   status_ = status;
   error_ = error;
+  if (grpc_) grpc_status_ = grpcStatusForHttp(status);
   if (down_.responseStarted()) {
     down_.abortResponse();
     return;
@@ -442,6 +626,9 @@ void HttpExchange::finish() {
                                             : static_cast<size_t>(upstream_index_);
   metrics::RequestMetrics& rm = *plan_.request_metrics[metric_index];
   if (status_ != 0 && status_ != 499) rm.requests.add(hub_, status_);
+  if (grpc_ && grpc_status_ >= 0) {
+    rm.grpc_requests[static_cast<size_t>(grpc_status_)].add(hub_);
+  }
   rm.duration.observe(hub_, seconds);
   uint64_t received = bytes_received_ + down_.bytesReceived() + head_.head_bytes;
   plan_.metrics->bytes_received.add(hub_, received);
@@ -470,6 +657,7 @@ void HttpExchange::finish() {
     r.attempts = attempts_ ? attempts_->attempts() : 0;
     r.duration_seconds = seconds;
     r.upstream_seconds = first_byte_seconds_;
+    r.grpc_status = grpc_ ? grpc_status_ : -1;
     log->record(hub_, r);
   }
 }

@@ -9,11 +9,14 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "core/time.h"
+#include "core/timeout.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/downstream.h"
+#include "proxy/h2/stream_handle.h"
 #include "proxy/http/message.h"
 #include "proxy/http/request_id.h"
 #include "proxy/input_window.h"
@@ -46,6 +49,12 @@ class HttpExchange {
   void forward(balancer::Upstream& up);
   // One try on the endpoint attempts_ picked: connect (or reuse), send, await and relay.
   Attempt attempt(balancer::Upstream& up);
+  // The same over an HTTP/2 upstream (protocol = "http2"): a stream on a shared
+  // connection; a body not in hand streams alongside the response (gRPC streaming calls
+  // go both ways at once).
+  Attempt attemptH2(balancer::Upstream& up);
+  // The rewritten request head's buffer.
+  std::span<char> scratch();
   Attempt sendRequest(balancer::Upstream& up);
   // The body not in hand, streamed after the head: from here on the request cannot be
   // sent again.
@@ -63,6 +72,10 @@ class HttpExchange {
   // A reused connection that failed before the request can have been processed: the same
   // endpoint on a new connection when the request is idempotent, else fail(e).
   Attempt failReused(UpstreamError e, bool nothing_sent);
+  // An HTTP/2 upstream request body that failed on the client's side.
+  Attempt failRequestBody(const PayloadResult& r);
+  // The gRPC deadline passed: DEADLINE_EXCEEDED answered (true), nothing retried.
+  bool deadlinePassed();
   // A proxy-made response (or a cut, once the response started).
   void respondError(int status, std::string_view error);
   void countClientError(metrics::ClientError reason);
@@ -87,7 +100,13 @@ class HttpExchange {
   InputWindow out_;  // the upstream's response
   std::optional<UpstreamAttempts> attempts_;  // lives to the end: it pins the endpoint
   std::unique_ptr<UpstreamConnection> upstream_conn_;
+  H2StreamHandle h2_;  // protocol = "http2": the attempt's stream
   http::ResponseHead response_;
+  // gRPC (content-type application/grpc*): its grpc-timeout, and the status it ended with.
+  bool grpc_ = false;
+  core::Duration grpc_timeout_{};
+  core::Timeout* grpc_deadline_ = nullptr;  // while forward() runs under grpc-timeout
+  int grpc_status_ = -1;
 
   // For metrics and the access log.
   int upstream_index_ = -1;

@@ -43,10 +43,13 @@ EndpointPool& HubContext::attachPool(balancer::Upstream& up, balancer::Endpoint&
   const conf::PoolConfig& pc = uc.pool;
   PoolEntry* entry = nullptr;
   for (PoolEntry& e : pools_) {
-    if (e.upstream == uc.name && e.address == ep.address() && e.tls == uc.tls) entry = &e;
+    if (e.upstream == uc.name && e.address == ep.address() && e.tls == uc.tls &&
+        e.protocol == uc.protocol) {
+      entry = &e;
+    }
   }
   if (entry == nullptr) {
-    pools_.push_back(PoolEntry{uc.name, ep.address(), uc.tls,
+    pools_.push_back(PoolEntry{uc.name, ep.address(), uc.tls, uc.protocol,
                                std::make_unique<EndpointPool>(pc.max_idle_per_endpoint,
                                                               pc.idle_timeout, &up.metrics(),
                                                               index_),

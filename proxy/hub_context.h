@@ -62,7 +62,7 @@ class HubContext {
 
   // --- upstream pools ---
   // The pool of idle connections to `ep` on this hub: one per identity (upstream name,
-  // address and TLS settings), so a reload that rebuilds an upstream keeps the pools of
+  // address, protocol and TLS settings), so a reload that rebuilds an upstream keeps the pools of
   // the endpoints it kept. O(1) from the endpoint's hub state slot after the first call.
   EndpointPool& poolFor(balancer::Upstream& up, balancer::Endpoint& ep) {
     if (balancer::EndpointHubState* s = ep.hubState(index_)) return static_cast<EndpointPool&>(*s);
@@ -102,6 +102,7 @@ class HubContext {
     std::string upstream;
     core::SocketAddress address;
     std::optional<conf::UpstreamTls> tls;
+    conf::UpstreamProtocol protocol;
     std::unique_ptr<EndpointPool> pool;
     // Endpoints whose hub state slot points at `pool`: kept alive until the slot is clear.
     std::vector<std::shared_ptr<balancer::Endpoint>> endpoints;

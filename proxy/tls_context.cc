@@ -220,7 +220,7 @@ int ServerTlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* out
 
 std::shared_ptr<const ClientTlsContext> ClientTlsContext::load(const conf::UpstreamTls& tls,
                                                                const std::string& upstream,
-                                                               std::string* error) {
+                                                               bool http2, std::string* error) {
   std::shared_ptr<ClientTlsContext> out(new ClientTlsContext());
   out->upstream_ = upstream;
   const std::string where = "upstream \"" + upstream + "\": ";
@@ -234,8 +234,14 @@ std::shared_ptr<const ClientTlsContext> ClientTlsContext::load(const conf::Upstr
   commonSettings(ctx);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // What the upstream is asked to speak: HTTP/2 upstreams must agree to h2 (docs/grpc.md).
   static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(ctx, kHttp11, sizeof kHttp11);
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  if (http2) {
+    SSL_CTX_set_alpn_protos(ctx, kH2, sizeof kH2);
+  } else {
+    SSL_CTX_set_alpn_protos(ctx, kHttp11, sizeof kHttp11);
+  }
   out->verify_ = tls.verify;
   out->sni_ = tls.sni;
   if (tls.verify) {
@@ -328,7 +334,8 @@ bool loadTlsContexts(const conf::Config& config, TlsContexts* out, std::string* 
     // Endpoints found by DNS discovery are addresses; the service's name is what its
     // certificate carries.
     if (tls.sni.empty() && u.dns && !u.dns->is_ip) tls.sni = u.dns->host;
-    if (auto ctx = ClientTlsContext::load(tls, u.name, &why)) {
+    if (auto ctx = ClientTlsContext::load(tls, u.name,
+                                          u.protocol == conf::UpstreamProtocol::http2, &why)) {
       out->upstreams[u.name] = std::move(ctx);
     } else {
       problems += (problems.empty() ? "" : "\n") + why;

@@ -61,8 +61,9 @@ class ServerTlsContext {
 
 class ClientTlsContext {
  public:
+  // `http2`: offer (and require) "h2" by ALPN.
   static std::shared_ptr<const ClientTlsContext> load(const conf::UpstreamTls& tls,
-                                                      const std::string& upstream,
+                                                      const std::string& upstream, bool http2,
                                                       std::string* error);
 
   // A client session to the endpoint `endpoint` ("host:port", "[v6]:port"): SNI is `sni`

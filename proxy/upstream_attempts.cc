@@ -5,6 +5,7 @@
 
 #include "core/hub.h"
 #include "core/timeout.h"
+#include "proxy/h2/upstream_session.h"
 #include "proxy/hub_context.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_transport.h"
@@ -113,6 +114,49 @@ std::unique_ptr<UpstreamConnection> UpstreamAttempts::openConnection(bool allow_
   return nullptr;
 }
 
+H2StreamHandle UpstreamAttempts::openStream() {
+  const conf::UpstreamConfig& cfg = up_.config();
+  balancer::Endpoint& ep = *endpoint_;
+  EndpointPool& pool = *pinned_;
+  H2UpstreamSession* session = fresh_only_ ? nullptr : pool.h2Session();
+  uint64_t max_conns = cfg.limits.max_connections;
+  if (session == nullptr && max_conns != 0 && pool.h2Sessions() >= max_conns) {
+    // Every connection this hub may have is full: nghttp2 queues the stream on the least
+    // busy one until the server's concurrency limit lets it go.
+    session = pool.h2Session();
+  }
+  core::TimePoint t0 = Clock::now();
+  UpstreamError e = UpstreamError::none;
+  bool timed_out = false;
+  {
+    core::Timeout t(cfg.timeouts.connect);  // TCP and TLS connect ([upstream.timeouts])
+    if (session == nullptr) {
+      auto fresh = std::make_unique<H2UpstreamSession>(pool, hub_.buffers(), cfg.pool.idle_timeout,
+                                                       cfg.timeouts.idle);
+      session = &pool.addH2Session(std::move(fresh));
+      e = session->open(ep.address(), tls_, ep.name());
+      if (e == UpstreamError::none) {
+        up_.metrics().connect_duration.observe(hub_index_, core::toSeconds(Clock::now() - t0));
+      } else {
+        pool.h2SessionEnded(session);  // gone, unless requests still wait on it
+      }
+    } else {
+      reused_ = !session->connecting();
+      if (session->connecting()) e = session->awaitReady();
+    }
+    timed_out = t.expired();
+  }
+  if (e != UpstreamError::none) {
+    error_ = timed_out ? UpstreamError::connect_timeout : e;
+    if (error_ != UpstreamError::cancelled) {
+      ep.metrics().connect_failures.add(hub_index_);
+      if (timed_out) up_.metrics().timeouts[metrics::index(metrics::TimeoutKind::connect)].add(hub_index_);
+    }
+    return nullptr;
+  }
+  return H2UpstreamStream::open(*session);
+}
+
 void UpstreamAttempts::reportFailure() { up_.reportFailure(*endpoint_, Clock::now()); }
 
 void UpstreamAttempts::reportSuccess() { up_.reportSuccess(*endpoint_); }
@@ -139,8 +183,11 @@ bool UpstreamAttempts::retry(UpstreamError e, bool replayable, int status) {
       break;
   }
   if (!allowed || retries_ >= r.attempts) return false;
-  // Over the upstream's retry budget the failure goes to the client.
-  if (!budget_.allowRetry()) return false;
+  // Over the upstream's retry budget the failure goes to the client. A failure that never
+  // reached an upstream (no connection, a refused stream) is exempt: its retry moves the
+  // request to another endpoint without adding work anywhere, and an endpoint going away
+  // (GOAWAY, then refused connects) must not fail the requests in flight at that moment.
+  if (info(e).retry_on != RetryOn::connect_failure && !budget_.allowRetry()) return false;
   endAttempt();  // its slot is free during the backoff
   ++retries_;
   up_.metrics().retries.add(hub_index_);

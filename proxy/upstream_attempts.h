@@ -19,6 +19,7 @@
 #include "balancer/picker.h"
 #include "balancer/retry_budget.h"
 #include "balancer/upstream.h"
+#include "proxy/h2/stream_handle.h"
 #include "proxy/upstream_error.h"
 #include "proxy/upstream_pool.h"
 
@@ -50,6 +51,10 @@ class UpstreamAttempts {
   // within timeouts.connect. Null on failure: error() says why (counted in the connect
   // metrics, not yet reported to outlier detection); retry() decides what follows.
   std::unique_ptr<UpstreamConnection> openConnection(bool allow_pooled);
+  // For protocol = "http2": a new stream on one of this hub's connections to the current
+  // endpoint with room for it, opening a connection when all are full (reused() says
+  // whether the connection existed). Null on failure, as openConnection.
+  H2StreamHandle openStream();
   bool reused() const { return reused_; }
 
   // The attempt failed with `e` after next(): whether another one follows. True when `e`

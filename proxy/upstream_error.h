@@ -18,6 +18,7 @@ enum class UpstreamError : uint8_t {
   tls_handshake_failed,     // 502
   upstream_write_failed,    // 502: the request could not be written
   upstream_reset,           // 502: reset or closed before the response head ended
+  upstream_refused,         // 502: HTTP/2 REFUSED_STREAM or above a GOAWAY: never processed
   response_timeout,         // 504: no response head within timeouts.response
   bad_response,             // 502: a malformed response head or framing in hand
   response_head_too_large,  // 502
@@ -48,6 +49,8 @@ constexpr UpstreamErrorInfo info(UpstreamError e) {
     case UpstreamError::upstream_write_failed:
       return {502, "upstream_write_failed", RetryOn::reset, true};
     case UpstreamError::upstream_reset: return {502, "upstream_reset", RetryOn::reset, true};
+    case UpstreamError::upstream_refused:
+      return {502, "upstream_refused", RetryOn::connect_failure, false};
     case UpstreamError::response_timeout: return {504, "response_timeout", RetryOn::timeout, true};
     case UpstreamError::bad_response: return {502, "bad_response", RetryOn::reset, true};
     case UpstreamError::response_head_too_large:

@@ -1,6 +1,8 @@
 #include "proxy/upstream_pool.h"
 
+#include "core/hub.h"
 #include "metrics/families.h"
+#include "proxy/h2/upstream_session.h"
 
 namespace greenlb::proxy {
 
@@ -11,6 +13,10 @@ void UpstreamConnection::onIdleReadable(core::Socket&) {
 }
 
 void UpstreamConnection::onIdleTimeout(core::Socket&) { pool_->drop(this); }
+
+EndpointPool::EndpointPool(uint32_t max_idle, core::Duration idle_timeout,
+                           metrics::UpstreamMetrics* metrics, size_t hub)
+    : max_idle_(max_idle), idle_timeout_(idle_timeout), metrics_(metrics), hub_(hub) {}
 
 EndpointPool::~EndpointPool() { close(); }
 
@@ -59,6 +65,40 @@ void EndpointPool::drop(UpstreamConnection* c) {
 void EndpointPool::close() {
   closed_ = true;
   while (head_ != nullptr) drop(head_);
+  // HTTP/2 sessions end with their readers: closing their sockets wakes them. A pool only
+  // goes when no request uses it (no stream is left), and at hub shutdown every fiber is
+  // already gone.
+  for (auto& s : h2_) s->close();
+  if (core::Hub* hub = core::Hub::current(); hub != nullptr && hub->currentFiber() != nullptr) {
+    for (auto& s : h2_) {
+      while (!s->readerDone()) core::yield();
+    }
+  }
+  h2_.clear();
+}
+
+H2UpstreamSession* EndpointPool::h2Session() {
+  H2UpstreamSession* best = nullptr;
+  for (auto& s : h2_) {
+    if (!s->hasRoom()) continue;
+    if (best == nullptr || s->streams() < best->streams()) best = s.get();
+  }
+  return best;
+}
+
+H2UpstreamSession& EndpointPool::addH2Session(std::unique_ptr<H2UpstreamSession> s) {
+  h2_.push_back(std::move(s));
+  return *h2_.back();
+}
+
+void EndpointPool::h2SessionEnded(H2UpstreamSession* s) {
+  if (closed_ || !s->finished()) return;  // close() takes the rest
+  for (size_t i = 0; i < h2_.size(); ++i) {
+    if (h2_[i].get() != s) continue;
+    h2_[i] = std::move(h2_.back());
+    h2_.pop_back();
+    return;
+  }
 }
 
 }  // namespace greenlb::proxy

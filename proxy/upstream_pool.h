@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "balancer/endpoint.h"
 #include "core/socket.h"
@@ -23,6 +24,7 @@ struct UpstreamMetrics;
 namespace greenlb::proxy {
 
 class EndpointPool;
+class H2UpstreamSession;
 
 // A connection to an upstream endpoint, in use by one request or idle in its pool.
 class UpstreamConnection final : public core::IdleWatcher {
@@ -53,8 +55,7 @@ class UpstreamConnection final : public core::IdleWatcher {
 class EndpointPool final : public balancer::EndpointHubState {
  public:
   EndpointPool(uint32_t max_idle, core::Duration idle_timeout, metrics::UpstreamMetrics* metrics,
-               size_t hub)
-      : max_idle_(max_idle), idle_timeout_(idle_timeout), metrics_(metrics), hub_(hub) {}
+               size_t hub);
   // A reload's [upstream.pool] for connections pooled from now on.
   void configure(uint32_t max_idle, core::Duration idle_timeout) {
     max_idle_ = max_idle;
@@ -74,6 +75,14 @@ class EndpointPool final : public balancer::EndpointHubState {
   void close();
 
   size_t idle() const { return idle_; }
+
+  // --- HTTP/2 upstreams: connections shared by this hub's requests (docs/grpc.md) ---
+  // A connection with room for one more stream (or still connecting), or null.
+  H2UpstreamSession* h2Session();
+  H2UpstreamSession& addH2Session(std::unique_ptr<H2UpstreamSession> s);
+  size_t h2Sessions() const { return h2_.size(); }
+  // A session's connection ended and its last stream left: it goes.
+  void h2SessionEnded(H2UpstreamSession* s);
 
   // Requests of this hub that picked the endpoint and have not ended (UpstreamAttempts
   // pins from its pick to its end). While any has, the hub's sweep keeps this pool and the
@@ -95,6 +104,7 @@ class EndpointPool final : public balancer::EndpointHubState {
   size_t idle_ = 0;
   uint32_t pins_ = 0;
   UpstreamConnection* head_ = nullptr;  // most recently returned
+  std::vector<std::unique_ptr<H2UpstreamSession>> h2_;
 };
 
 }  // namespace greenlb::proxy

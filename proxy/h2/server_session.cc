@@ -1,7 +1,5 @@
 #include "proxy/h2/server_session.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -23,7 +21,6 @@ namespace {
 
 constexpr size_t kStreamWindow = 65535;            // the protocol's default, left as is
 constexpr size_t kMaxConnectionWindow = 16 << 20;  // 16 MiB
-constexpr size_t kWriteChunk = 16 * 1024;          // frames coalesced per write
 // A graceful GOAWAY, then the final one this much later (RFC 9113 6.8: a round trip).
 constexpr core::Duration kGoawayGrace = std::chrono::seconds(1);
 // Frames that carry no request but cost us (PING, SETTINGS, PRIORITY, empty DATA,
@@ -276,61 +273,6 @@ void H2ServerSession::release(H2Stream* s) {
   delete s;
 }
 
-// --- the writer ---
-
-void H2ServerSession::writerLoop() {
-  Buffer buf = hub().buffers().get(kWriteChunk);
-  core::Duration timeout = plan_.config->timeouts.client_idle;
-  for (;;) {
-    dirty_.clear();
-    size_t len = 0;
-    bool failed = false;
-    for (;;) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(session_, &data);
-      if (n < 0) {
-        failed = true;
-        break;
-      }
-      if (n == 0) break;
-      auto size = static_cast<size_t>(n);
-      if (len + size > buf.size() && len > 0) {
-        if (!writeTimed(conn_.transport(), buf.data(), len, timeout).ok()) {
-          failed = true;
-          break;
-        }
-        len = 0;
-      }
-      if (size > buf.size()) {
-        if (!writeTimed(conn_.transport(), data, size, timeout).ok()) {
-          failed = true;
-          break;
-        }
-        continue;
-      }
-      std::memcpy(buf.data() + len, data, size);
-      len += size;
-    }
-    if (!failed && len > 0 && !writeTimed(conn_.transport(), buf.data(), len, timeout).ok()) {
-      failed = true;
-    }
-    if (failed) {
-      // The client is gone (or stopped reading for client_idle): so is the connection.
-      ending_ = true;
-      ::shutdown(conn_.stream().fd(), SHUT_RDWR);  // wakes the reader
-      break;
-    }
-    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
-      // GOAWAY sent and every stream done: the reader's next read ends the connection.
-      ::shutdown(conn_.stream().fd(), SHUT_RD);
-    }
-    if (ending_ && !nghttp2_session_want_write(session_)) break;
-    if (!dirty_.isSet() && !dirty_.wait().ok()) break;  // killed
-  }
-  writer_done_ = true;
-  writer_exit_.notifyAll();
-}
-
 // --- drain ---
 
 void H2ServerSession::drain() {
@@ -353,8 +295,8 @@ void H2ServerSession::drain() {
 
 void H2ServerSession::run(InputWindow& in) {
   const conf::ListenerConfig& lc = *plan_.config;
-  writer_ = hub().hub().spawnDetached("h2-writer", [this] { writerLoop(); });
-  if (writer_ == nullptr) return;
+  writer_.emplace(session_, conn_.transport(), hub().buffers(), lc.timeouts.client_idle);
+  if (!writer_->start()) return;
   wantWrite();  // our SETTINGS
   if (hub().draining() || conn_.listener().stopped()) drain();
   for (;;) {
@@ -433,17 +375,7 @@ void H2ServerSession::run(InputWindow& in) {
     goaway_timer_.kill();
     while (!goaway_timer_.done()) core::yield();
   }
-  wantWrite();
-  {
-    core::Timeout flush_bound(lc.timeouts.client_idle);
-    while (!writer_done_) {
-      if (writer_exit_.wait() != 0) break;
-    }
-  }
-  if (!writer_done_) {
-    writer_->kill();
-    while (!writer_done_) core::yield();
-  }
+  writer_->stop();  // what is left (a GOAWAY) goes out first
 }
 
 void H2ServerSession::killStreams() {

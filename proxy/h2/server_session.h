@@ -13,6 +13,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "core/hub.h"
 #include "core/time.h"
 #include "core/wait_queue.h"
+#include "proxy/h2/frame_writer.h"
 #include "proxy/input_window.h"
 
 namespace greenlb::proxy {
@@ -52,7 +54,9 @@ class H2ServerSession {
   ClientConnection& connection() { return conn_; }
   HubContext& hub();
   // nghttp2 has something to send: wakes the writer.
-  void wantWrite() { dirty_.set(); }
+  void wantWrite() {
+    if (writer_) writer_->wake();
+  }
   const ListenerPlan& plan() const { return plan_; }
   // A stream's fiber ended its exchange.
   void streamFiberDone(H2Stream* s);
@@ -74,7 +78,6 @@ class H2ServerSession {
   void serveStream(H2Stream* s);  // a stream's fiber
   void release(H2Stream* s);      // both holders are done with it
   void killStreams();
-  void writerLoop();
   // One more frame that carries no request; true when that makes a flood.
   bool countControlFrame();
   void countError(bool flood);
@@ -83,10 +86,7 @@ class H2ServerSession {
   const ListenerPlan& plan_;  // the generation's plan at the connection's start: settings
   core::TimePoint accepted_;
   nghttp2_session* session_ = nullptr;
-  core::Event dirty_;             // the writer has something to do
-  core::Fiber* writer_ = nullptr;
-  bool writer_done_ = false;
-  core::WaitQueue writer_exit_;
+  std::optional<H2FrameWriter> writer_;
   H2Stream* streams_ = nullptr;   // every stream nghttp2 or a fiber still holds (intrusive)
   std::vector<H2Stream*> pending_;  // request heads complete, fibers not yet started
   size_t running_fibers_ = 0;

@@ -5,6 +5,7 @@
 
 #include "core/timeout.h"
 #include "proxy/client_connection.h"
+#include "proxy/grpc.h"
 #include "proxy/h2/server_session.h"
 #include "proxy/http/error_response.h"
 #include "proxy/http/header_util.h"
@@ -53,18 +54,6 @@ bool namedByConnection(std::span<const http::Header> fields, std::string_view na
 ssize_t readCallback(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
                      uint32_t* data_flags, nghttp2_data_source* source, void*) {
   return static_cast<H2Stream*>(source->ptr)->readResponse(buf, length, data_flags);
-}
-
-// The gRPC status for a status greenlb answers itself (docs/http2.md, "gRPC").
-int grpcStatusFor(int http_status) {
-  switch (http_status) {
-    case 429: return 8;   // RESOURCE_EXHAUSTED
-    case 504: return 4;   // DEADLINE_EXCEEDED
-    case 404: return 12;  // UNIMPLEMENTED: no route
-    case 502:
-    case 503: return 14;  // UNAVAILABLE
-    default: return http_status >= 500 ? 14 : 13;  // else INTERNAL
-  }
 }
 
 }  // namespace
@@ -379,7 +368,7 @@ size_t H2Stream::sendError(int status, std::string_view request_id) {
   response_started_ = true;
   if (grpc_) {
     // A trailers-only response: HTTP 200 with grpc-status (docs/http2.md, "gRPC").
-    int code = grpcStatusFor(status);
+    int code = grpcStatusForHttp(status);
     char code_text[4];
     size_t len = code >= 10 ? 2 : 1;
     code_text[0] = static_cast<char>(code >= 10 ? '0' + code / 10 : '0' + code);

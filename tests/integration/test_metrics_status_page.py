@@ -167,7 +167,10 @@ def test_first_poll_shows_states_rates_and_charts(lb):
     for key in (("app", addr["a"]), ("app", addr["b"]), ("api", addr["a"])):
         assert points(rows[key].find("svg", cls="spark")) > 0, key
 
-    assert "hidden" in dom.by_id("http2").attrs  # no "http2" in /status yet
+    # HTTP/2 is on for the listener: its connections and streams (none now) are shown.
+    assert "hidden" not in dom.by_id("http2").attrs
+    assert [c.text() for c in dom.by_id("http2").find("tbody").find("tr").find_all("td")] == \
+        ["web", "0", "0"]
     assert [r.find("td").text() for r in dom.by_id("hubs").find("tbody").find_all("tr")] == \
         ["0", "1"]
     assert "generation 1" in dom.by_id("reload").text()

@@ -136,6 +136,53 @@ class Upstream:
         self.stop()
 
 
+class GrpcBackend:
+    """tests/support/grpc_server.py in its own process (python3-grpcio)."""
+
+    def __init__(self, name, args=()):
+        self.name = name
+        for attempt in range(3):
+            self.port = free_port()
+            errors = tempfile.TemporaryFile()
+            self.proc = subprocess.Popen(
+                [PYTHON, str(SUPPORT / "grpc_server.py"), "--port", str(self.port), "--name", name,
+                 *[str(a) for a in args]], stdout=subprocess.PIPE, stderr=errors, text=True)
+            if self.proc.stdout.readline().strip() == "ready":
+                return
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            errors.seek(0)
+            why = errors.read()[-500:].decode(errors="replace")
+        raise RuntimeError(f"gRPC backend {name} did not start: {why}")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def call(self, method, request=b"", timeout=5):
+        """A call of the test's own, straight to this backend."""
+        import grpc
+        with grpc.insecure_channel(self.address) as ch:
+            return ch.unary_unary(method)(request, timeout=timeout)
+
+    def stats(self):
+        return json.loads(self.call("/test.Control/Stats"))
+
+    def set_health(self, up):
+        self.call("/test.Control/SetHealth", b"up" if up else b"down")
+
+    def stop(self, sig=signal.SIGKILL):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=15)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class Greenlb:
     """The greenlb binary running `config` (TOML text) from a temp dir."""
 

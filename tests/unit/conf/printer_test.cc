@@ -60,9 +60,9 @@ Config everythingSet(const TempDir& dir) {
   app.hash = {HashKey::cookie, "Session"};
   app.timeouts = {250ms, 20s, 90s};
   app.retry = {5, false, false, true, {502, 504}, 100ms, 50};
-  app.health = HealthConfig{"/ready", 3s, 500ms, 4, 5};
+  app.health = HealthConfig{"/ready", 3s, 500ms, 4, 5, std::nullopt};
   app.outlier = {0, 1min, 30, 10s};
-  app.limits = {100, 1000};
+  app.limits = {100, 1000, 0};
   app.pool = {8, 15s};
   app.tls = UpstreamTls{true, d + "/ca.pem", "app.internal", d + "/client.crt", d + "/client.key"};
   c.upstreams.push_back(app);
@@ -73,7 +73,10 @@ Config everythingSet(const TempDir& dir) {
   api.dns = Address{"api.default.svc.cluster.local", 8080, false};
   api.resolve_every = 1s;
   api.hash = {HashKey::client_ip, ""};
-  api.health = HealthConfig{};  // TCP connect check: no path
+  api.protocol = UpstreamProtocol::http2;
+  api.health = HealthConfig{};  // a gRPC check: no path
+  api.health->grpc_service = "app.v1.Foo";
+  api.limits = {0, 0, 50};
   api.tls = UpstreamTls{false, "/nonexistent/ca.pem", "", "", ""};
   c.upstreams.push_back(api);
   return c;

@@ -340,6 +340,7 @@ TEST(Registry, ExportsEveryFamilyOfTheSpecWithHelpAndType) {
       {"greenlb_connections_active", "gauge"},
       {"greenlb_requests_total", "counter"},
       {"greenlb_request_duration_seconds", "histogram"},
+      {"greenlb_grpc_requests_total", "counter"},
       {"greenlb_client_errors_total", "counter"},
       {"greenlb_bytes_received_total", "counter"},
       {"greenlb_bytes_sent_total", "counter"},
@@ -378,6 +379,7 @@ TEST(Registry, ExportsEveryFamilyOfTheSpecWithHelpAndType) {
   Registry r(1, "v");
   r.listener("web").setCertificateExpiry("c", 1);
   r.requests("web", "app").requests.add(0, 200);
+  r.requests("web", "app").grpc_requests[14].add(0);
   r.upstream("app");
   auto endpoint = r.endpoint("app", "127.0.0.1:1");
   endpoint->requests.add(0, 200);
