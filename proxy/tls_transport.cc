@@ -137,6 +137,7 @@ core::Result<size_t> TlsTransport::tryWritev(const iovec* iov, int count) {
     thread_local char joined[kCoalesceBytes];
     size_t at = 0;
     for (int i = 0; i < count; ++i) {
+      if (iov[i].iov_len == 0) continue;  // an empty piece may have no buffer at all
       std::memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
       at += iov[i].iov_len;
     }
