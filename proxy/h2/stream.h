@@ -19,6 +19,7 @@
 
 #include "core/event.h"
 #include "core/fiber.h"
+#include "core/recycled.h"
 #include "core/time.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/downstream.h"
@@ -28,7 +29,10 @@ namespace greenlb::proxy {
 
 class H2ServerSession;
 
-class H2Stream final : public Downstream, private BodySource, private BodySink {
+class H2Stream final : public Downstream,
+                       private BodySource,
+                       private BodySink,
+                       public core::Recycled<H2Stream> {
  public:
   H2Stream(H2ServerSession& session, int32_t id);
   ~H2Stream() override;

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "core/event.h"
+#include "core/recycled.h"
 #include "core/socket.h"
 #include "core/time.h"
 #include "proxy/buffer_pool.h"
@@ -107,7 +108,9 @@ class H2UpstreamSession {
   H2UpstreamStream* head_ = nullptr;  // streams on this connection (intrusive)
 };
 
-class H2UpstreamStream final : public BodySink, public BodySource {
+class H2UpstreamStream final : public BodySink,
+                               public BodySource,
+                               public core::Recycled<H2UpstreamStream> {
  public:
   // A new stream on `session` (proxy/h2/stream_handle.h: letting go cancels it).
   static H2StreamHandle open(H2UpstreamSession& session);

@@ -25,8 +25,18 @@ count and the instruction window cover the same steady-state interval.
 Workloads: W1 keep-alive, small body, 64 connections; W2 keep-alive, 16 KiB body, 64
 connections; W3 a new connection per request (Connection: close), 64 at a time; W4
 keep-alive, small body, 1,000 connections; plus the direct ceiling (wrk straight at the
-upstreams, W1 and W2 shapes). Order of the proxies rotates per repetition; ratios to
-HAProxy are taken within a repetition, then the median over repetitions.
+upstreams, W1 and W2 shapes). HTTP/2 from clients, with h2load (h2c with prior
+knowledge): H1 many small streams on few connections (16 connections x 32 streams), H2 the
+same with 16 KiB responses, both to the HTTP/1.1 upstreams; G1 small gRPC-shaped POSTs
+(content-type application/grpc) to an h2c upstream (nginx with `listen ... http2`):
+HAProxy `server ... proto h2`, nginx `grpc_pass`, greenlb `protocol = "http2"`. Order of
+the proxies rotates per repetition; ratios to HAProxy are taken within a repetition, then
+the median over repetitions (and their spread, min-max).
+
+A quiet machine: before each run the load average must be under 1.0 (it waits up to 60 s
+for it), and during the window processes other than the ones measured may use at most 5%
+of a CPU; a run that breaks either is marked `loaded` and the report says so loudly (a
+loaded machine gives different ratios, not just noisier ones).
 
 Idle memory: 10,000 idle keep-alive client connections (one request each) -> RSS KiB per
 connection for each proxy; then up to 19,000 (the fd hard limit is 20,000 per process),
@@ -58,15 +68,24 @@ LOAD_CPU = "1"       # wrk, the upstream nginx workers, the idle-connection clie
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SYSTEMS = ["greenlb", "haproxy", "nginx"]
 WORKLOADS = {
-    # name: (path, connections, extra wrk headers)
+    # name: (path, connections, extra headers)
     "W1": ("/", 64, []),
     "W2": ("/big", 64, []),
     "W3": ("/", 64, ["Connection: close"]),
     "W4": ("/", 1000, []),
+    # HTTP/2 (h2load): path, connections, streams per connection
+    "H1": ("/", 16, []),
+    "H2": ("/big", 16, []),
+    "G1": ("/grpc.Bench/Echo", 16, ["content-type: application/grpc", "te: trailers"]),
 }
+H2_STREAMS = 32
+H2_WORKLOADS = {"H1", "H2", "G1"}
+GRPC_BODY = b"\x00\x00\x00\x00\x05hello"  # one gRPC message of 5 bytes
+MAX_LOADAVG = 1.0
+MAX_OTHER_CPU = 0.05  # of one CPU, during a window
 SMALL_BODY = "hello from the small upstream\n"
 BIG_BODY_BYTES = 16 * 1024
-PACKAGES = ["wrk", "haproxy", "nginx-light", "linux-perf", "valgrind"]
+PACKAGES = ["wrk", "haproxy", "nginx-light", "linux-perf", "valgrind", "nghttp2-client"]
 IDLE_CLIENT_MAX = 9500  # sockets per client process (fd hard limit 20,000 per process)
 
 
@@ -171,16 +190,20 @@ class Proc:
 
 
 class Upstreams:
-    """Two nginx instances, one worker each, on CPU 1: a small body and a 16 KiB body."""
+    """Three nginx instances, one worker each, on CPU 1: a small body and a 16 KiB body
+    (HTTP/1.1), and a gRPC-shaped answer over h2c (HTTP/2 with prior knowledge)."""
 
     def __init__(self, work):
         self.work = work
-        self.small_port, self.big_port = free_port(), free_port()
+        self.small_port, self.big_port, self.grpc_port = free_port(), free_port(), free_port()
         (work / "big.bin").write_bytes(b"x" * (BIG_BODY_BYTES - 1) + b"\n")
         self.procs = []
-        for name, port, location in [
-                ("small", self.small_port, f'return 200 "{SMALL_BODY.strip()}\\n";'),
-                ("big", self.big_port, "try_files /big.bin =404;")]:
+        grpc_location = ('default_type application/grpc; add_trailer grpc-status 0; '
+                         'return 200 "hello";')
+        for name, port, location, listen in [
+                ("small", self.small_port, f'return 200 "{SMALL_BODY.strip()}\\n";', ""),
+                ("big", self.big_port, "try_files /big.bin =404;", ""),
+                ("grpc", self.grpc_port, grpc_location, " http2")]:
             conf = work / f"upstream_{name}.conf"
             conf.write_text(f"""
 {"user root;" if os.geteuid() == 0 else ""}
@@ -197,7 +220,8 @@ http {{
   sendfile on;
   default_type text/plain;
   server {{
-    listen 127.0.0.1:{port} backlog=4096;
+    listen 127.0.0.1:{port}{listen} backlog=4096;
+    http2_max_requests 1000000000;    # streams per connection: never retired in a run
     root {work};
     location = /_stub {{ stub_status; }}   # requests handled: counts the short passes
     location / {{ {location} }}
@@ -208,14 +232,21 @@ http {{
                                    work / f"upstream_{name}.log"))
         wait_port(self.small_port)
         wait_port(self.big_port)
+        wait_port(self.grpc_port)
 
     def requests(self):
-        """Requests both upstreams handled so far, not counting these two stub reads."""
+        """Requests the upstreams handled so far, not counting these stub reads."""
         total = 0
         for port in (self.small_port, self.big_port):
             _, body = http_get(port, "/_stub")
             total += int(body.decode().splitlines()[2].split()[2]) - 1
+        r = subprocess.run(["nghttp", f"http://127.0.0.1:{self.grpc_port}/_stub"],
+                           capture_output=True, text=True, timeout=30)
+        total += int(r.stdout.splitlines()[2].split()[2]) - 1
         return total
+
+    def pids(self):
+        return [p.pid for p in self.procs]
 
     def stop(self):
         for p in self.procs:
@@ -248,11 +279,17 @@ upstream = "small"
   [[listener.route]]
   path_prefix = "/big"
   upstream = "big"
+  [[listener.route]]
+  path_prefix = "/grpc."
+  upstream = "grpc"
 """
-    for name, up_port in [("small", ups.small_port), ("big", ups.big_port)]:
+    for name, up_port, protocol in [("small", ups.small_port, "http1"),
+                                     ("big", ups.big_port, "http1"),
+                                     ("grpc", ups.grpc_port, "http2")]:
         text += f"""
 [[upstream]]
 name = "{name}"
+protocol = "{protocol}"
 endpoints = ["127.0.0.1:{up_port}"]
   [upstream.pool]
   max_idle_per_endpoint = 2000 # >= the client connection count (W4: 1,000), like nginx keepalive
@@ -263,7 +300,7 @@ endpoints = ["127.0.0.1:{up_port}"]
     return path, admin
 
 
-def haproxy_config(work, port, ups):
+def haproxy_config(work, port, ups, h2=False):
     text = f"""
 global
   nbthread 1                   # one worker thread
@@ -282,25 +319,28 @@ defaults
   http-reuse always            # share idle upstream connections between clients, like a pool
   option forwardfor            # same header work as greenlb: X-Forwarded-For, ...
 frontend bench
-  bind 127.0.0.1:{port}
+  bind 127.0.0.1:{port}{" proto h2" if h2 else ""}
   http-request set-header X-Forwarded-Proto http
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   unique-id-format %{{+X}}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   unique-id-header X-Request-Id  # ... a request id sent upstream ...
   http-after-response set-header X-Request-Id %[unique-id]  # ... and returned
   use_backend big if {{ path_beg /big }}
+  use_backend grpc if {{ path_beg /grpc. }}
   default_backend small
 backend small
   server s1 127.0.0.1:{ups.small_port} pool-purge-delay 600s
 backend big
   server s1 127.0.0.1:{ups.big_port} pool-purge-delay 600s
+backend grpc
+  server s1 127.0.0.1:{ups.grpc_port} proto h2 pool-purge-delay 600s
 """
     path = work / "haproxy.cfg"
     path.write_text(text)
     return path
 
 
-def nginx_config(work, port, ups):
+def nginx_config(work, port, ups, h2=False):
     loc = """
       proxy_http_version 1.1;          # keep-alive to the upstream needs 1.1 ...
       proxy_set_header Connection "";  # ... and no "Connection: close"
@@ -312,7 +352,8 @@ def nginx_config(work, port, ups):
       add_header X-Request-Id $request_id always;  # ... and returned
 """
     ups_blocks = ""
-    for name, up_port in [("small", ups.small_port), ("big", ups.big_port)]:
+    for name, up_port in [("small", ups.small_port), ("big", ups.big_port),
+                          ("grpc_up", ups.grpc_port)]:
         ups_blocks += f"""
   upstream {name} {{
     server 127.0.0.1:{up_port};
@@ -337,8 +378,13 @@ http {{
   keepalive_requests 1000000000;   # wrk's connections are never retired
   {ups_blocks}
   server {{
-    listen 127.0.0.1:{port} backlog=4096;
+    listen 127.0.0.1:{port}{" http2" if h2 else ""} backlog=4096;
     location /big {{ proxy_pass http://big; {loc} }}
+    location /grpc. {{
+      grpc_pass grpc://grpc_up;
+      grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      grpc_set_header X-Request-Id $request_id;
+    }}
     location / {{ proxy_pass http://small; {loc} }}
   }}
 }}
@@ -351,7 +397,7 @@ http {{
 class Proxy:
     """One proxy process, fresh, pinned to CPU 0; optionally under callgrind."""
 
-    def __init__(self, system, work, ups, greenlb_bin, callgrind=False):
+    def __init__(self, system, work, ups, greenlb_bin, callgrind=False, h2=False):
         self.system = system
         self.port = free_port()
         self.admin = None
@@ -361,9 +407,9 @@ class Proxy:
             conf, self.admin = greenlb_config(d, self.port, ups)
             args = [greenlb_bin, "-c", str(conf)]
         elif system == "haproxy":
-            args = ["haproxy", "-db", "-f", str(haproxy_config(d, self.port, ups))]
+            args = ["haproxy", "-db", "-f", str(haproxy_config(d, self.port, ups, h2))]
         else:
-            args = ["nginx", "-c", str(nginx_config(d, self.port, ups)), "-p", str(d)]
+            args = ["nginx", "-c", str(nginx_config(d, self.port, ups, h2)), "-p", str(d)]
         self.callgrind_out = None
         if callgrind:
             self.callgrind_out = d / "callgrind.out"
@@ -442,8 +488,91 @@ class Wrk:
         raise RuntimeError("wrk gave no result:\n" + out)
 
 
+class H2load:
+    """h2load on CPU 1 (h2c with prior knowledge), in the background: the same result shape
+    as Wrk (no latency percentiles: h2load reports none)."""
+
+    def __init__(self, work, port, workload, seconds, timeout="5s"):
+        path, conns, headers = WORKLOADS[workload]
+        args = ["taskset", "-c", LOAD_CPU, "h2load", "-t1", f"-c{conns}", f"-m{H2_STREAMS}",
+                f"-D{max(1, round(seconds))}"]
+        for h in headers:
+            args += ["-H", h]
+        if workload == "G1":
+            body = work / "grpc_body.bin"
+            body.write_bytes(GRPC_BODY)
+            args += ["-d", str(body)]
+        self.popen = subprocess.Popen(args + [f"http://127.0.0.1:{port}{path}"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def result(self):
+        out, _ = self.popen.communicate(timeout=900)
+        m = re.search(r"finished in ([\d.]+)s", out)
+        r = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                      r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+        codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+        if not (m and r and codes):
+            raise RuntimeError("h2load gave no result:\n" + out)
+        done = int(r.group(3))
+        return {"requests": done, "duration_us": float(m.group(1)) * 1e6,
+                "connect": 0, "read": int(r.group(6)), "write": 0, "timeout": int(r.group(7)),
+                "status": int(codes.group(3)) + int(codes.group(4)) + int(r.group(5)),
+                "p50_us": None, "p99_us": None}
+
+
+def load_for(work, port, workload, seconds, timeout="5s"):
+    cls = H2load if workload in H2_WORKLOADS else Wrk
+    return cls(work, port, workload, seconds, timeout)
+
+
 def run_wrk(work, port, workload, seconds, timeout="5s"):
-    return Wrk(work, port, workload, seconds, timeout).result()
+    return load_for(work, port, workload, seconds, timeout).result()
+
+
+# --------------------------------------------------------------------------------------
+# a quiet machine
+
+def wait_quiet(timeout=60.0):
+    """Waits for the 1-minute load average to drop under MAX_LOADAVG; returns it."""
+    deadline = time.monotonic() + timeout
+    load = os.getloadavg()[0]
+    while load >= MAX_LOADAVG and time.monotonic() < deadline:
+        time.sleep(2)
+        load = os.getloadavg()[0]
+    return load
+
+
+def process_table():
+    """{pid: (ppid, utime+stime ticks)} of every process."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return out
+
+
+def others_cpu(before, after, ours, seconds):
+    """CPU (in CPUs) used over the window by processes that are not `ours` nor their
+    descendants (nor this script)."""
+    mine = set(ours) | {os.getpid()}
+    changed = True
+    while changed:  # descendants
+        changed = False
+        for pid, (ppid, _) in after.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                changed = True
+    used = 0
+    for pid, (_, ticks) in after.items():
+        if pid in mine:
+            continue
+        used += ticks - before.get(pid, (0, 0))[1] if pid in before else 0
+    return used / CLK_TCK / max(seconds, 0.001)
 
 
 def perf_stat(pid, events, seconds):
@@ -482,16 +611,27 @@ def measure(system, workload, work, ups, args, has_pmu):
         path = WORKLOADS[workload][0]
         port = ups.big_port if path == "/big" else ups.small_port
     else:
-        proxy = Proxy(system, work, ups, args.greenlb)
+        proxy = Proxy(system, work, ups, args.greenlb, h2=workload in H2_WORKLOADS)
         port = proxy.port
     try:
         run_wrk(work, port, workload, args.warmup)
+        res["loadavg"] = wait_quiet()
+        ours = ups.pids() + ([proxy.pid] if proxy else [])
+        table0, started = process_table(), time.monotonic()
         t0 = proxy.cpu_ticks() if proxy else 0
         w = run_wrk(work, port, workload, args.seconds)
         t1 = proxy.cpu_ticks() if proxy else 0
+        res["others_cpu"] = others_cpu(table0, process_table(), ours, time.monotonic() - started)
+        res["loaded"] = res["loadavg"] >= MAX_LOADAVG or res["others_cpu"] > MAX_OTHER_CPU
+        if res["loaded"]:
+            log(f"LOADED MACHINE during {system} {workload}: load average {res['loadavg']:.2f}, "
+                f"other processes {res['others_cpu'] * 100:.0f}% of a CPU: this run's figures "
+                "are not comparable")
         reqs = max(w["requests"], 1)
-        res.update(rps=w["requests"] / (w["duration_us"] / 1e6), p50_ms=w["p50_us"] / 1000,
-                   p99_ms=w["p99_us"] / 1000, requests=w["requests"],
+        res.update(rps=w["requests"] / (w["duration_us"] / 1e6),
+                   p50_ms=w["p50_us"] / 1000 if w["p50_us"] is not None else None,
+                   p99_ms=w["p99_us"] / 1000 if w["p99_us"] is not None else None,
+                   requests=w["requests"],
                    errors=w["connect"] + w["read"] + w["write"] + w["timeout"],
                    non2xx=w["status"])
         if proxy:
@@ -499,7 +639,7 @@ def measure(system, workload, work, ups, args, has_pmu):
             # the short counting pass: perf attaches while wrk runs; requests counted at
             # the upstreams over the same interval
             events = ["raw_syscalls:sys_enter"] + (["instructions"] if has_pmu else [])
-            load = Wrk(work, port, workload, args.count_seconds + 2)
+            load = load_for(work, port, workload, args.count_seconds + 2)
             time.sleep(1)
             u0 = ups.requests()
             counts = perf_stat(proxy.pid, events, args.count_seconds)
@@ -524,9 +664,9 @@ def measure(system, workload, work, ups, args, has_pmu):
 
 def callgrind_instr(system, workload, work, ups, args):
     """User-space instructions per request, the proxy under callgrind, steady state."""
-    proxy = Proxy(system, work, ups, args.greenlb, callgrind=True)
+    proxy = Proxy(system, work, ups, args.greenlb, callgrind=True, h2=workload in H2_WORKLOADS)
     try:
-        load = Wrk(work, proxy.port, workload, args.cg_settle + args.cg_seconds + 3,
+        load = load_for(work, proxy.port, workload, args.cg_settle + args.cg_seconds + 3,
                    timeout="30s")
         time.sleep(args.cg_settle)  # connections made, caches and pools warm
         u0 = ups.requests()
@@ -683,6 +823,7 @@ def summarise(runs, systems):
             if not rs:
                 continue
             row = {m: median([r.get(m) for r in rs]) for m, _, _ in METRICS}
+            row["loaded_runs"] = sum(1 for r in rs if r.get("loaded"))
             for m, _, _ in METRICS:
                 ratios = []
                 for r in rs:
@@ -691,6 +832,8 @@ def summarise(runs, systems):
                     if base and r.get(m) is not None and base[0].get(m):
                         ratios.append(r[m] / base[0][m])
                 row[m + "_vs_haproxy"] = median(ratios)
+                if ratios:
+                    row[m + "_vs_haproxy_spread"] = [min(ratios), max(ratios)]
             out[wl][system] = row
     return out
 
@@ -705,16 +848,30 @@ def markdown(summary, idle, meta):
             cells = []
             for m, _, fmt in METRICS:
                 v, ratio = row.get(m), row.get(m + "_vs_haproxy")
+                spread = row.get(m + "_vs_haproxy_spread")
                 if v is None:
                     cells.append("")
                 elif ratio is not None and system not in ("haproxy", "direct"):
-                    cells.append(fmt.format(v) + f" ({ratio:.2f}x)")
+                    cell = fmt.format(v) + f" ({ratio:.2f}x"
+                    if spread and meta["reps"] > 1:
+                        cell += f", {spread[0]:.2f}-{spread[1]:.2f}"
+                    cells.append(cell + ")")
                 else:
                     cells.append(fmt.format(v))
-            lines.append(f"| {wl} | {system} | " + " | ".join(cells) + " |")
+            mark = " **LOADED**" if row.get("loaded_runs") else ""
+            lines.append(f"| {wl} | {system}{mark} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Ratios in parentheses: to HAProxy in the same repetition, median over "
-                 "repetitions. direct = wrk straight at the upstream (the ceiling).")
+                 "repetitions (and their min-max). direct = wrk straight at the upstream (the "
+                 "ceiling). H1/H2/G1: h2load, 16 connections x 32 streams (no latency "
+                 "percentiles).")
+    loaded = [f"{wl}/{s}" for wl, rows in summary.items() for s, row in rows.items()
+              if row.get("loaded_runs")]
+    if loaded:
+        lines += ["", "**WARNING: the machine was not quiet during " + ", ".join(loaded) +
+                  f" (load average >= {MAX_LOADAVG} before, or other processes above "
+                  f"{MAX_OTHER_CPU * 100:.0f}% of a CPU during the window). These ratios are "
+                  "not comparable with a quiet machine's.**"]
     if idle:
         lines += ["", "| proxy | KiB per idle conn (first N) | KiB per conn (slope to max) | "
                   "conns held | served again | RSS at max MiB | RSS at 100k MiB (extrapolated) |",
