@@ -22,7 +22,7 @@ class H1BodyReader final : public BodySource {
 
   core::Result<BodyPiece> read(core::Duration idle) override;
   void consume(size_t n) override;
-  uint64_t wireBytes() const override { return wire_; }
+  uint64_t bytesRead() const override { return wire_; }
 
  private:
   // Reads more into the window; EOF is ENODATA unless `eof_ends`.
@@ -46,7 +46,7 @@ class H1BodyWriter final : public BodySink {
 
   core::Status write(std::string_view data, core::Duration timeout) override;
   core::Status end(std::span<const http::Header> trailers, core::Duration timeout) override;
-  uint64_t wireBytes() const override { return wire_; }
+  uint64_t bytesWritten() const override { return wire_; }
   // Trailer fields a Content-Length body could not carry.
   size_t droppedTrailers() const { return dropped_trailers_; }
 

@@ -42,7 +42,7 @@ class H1Downstream final : public Downstream {
   bool requestBodyDone() const override { return body_done_; }
   void setRequestBodyDone() override { body_done_ = true; }
   uint64_t bytesReceived() const override {
-    return body_bytes_ + (body_reader_ ? body_reader_->wireBytes() : 0);
+    return body_bytes_ + (body_reader_ ? body_reader_->bytesRead() : 0);
   }
 
   core::Status sendResponseHead(const http::ResponseHead& head,
@@ -104,7 +104,7 @@ class H1Downstream final : public Downstream {
     explicit ContinueFirst(H1Downstream& d) : d_(d) {}
     core::Result<BodyPiece> read(core::Duration idle) override;
     void consume(size_t n) override { d_.body_reader_->consume(n); }
-    uint64_t wireBytes() const override { return d_.body_reader_->wireBytes(); }
+    uint64_t bytesRead() const override { return d_.body_reader_->bytesRead(); }
 
    private:
     H1Downstream& d_;

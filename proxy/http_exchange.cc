@@ -275,8 +275,8 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
                                cfg.timeouts.idle, lc.limits.max_body_bytes);
           if (pumped.ok()) {
             down_.setRequestBodyDone();
-          } else if (h2_ != nullptr) {
-            h2_.reset();  // the request is incomplete: cancelled upstream
+          } else {
+            h2_->cancel();  // the request is incomplete: cancelled upstream
           }
         },
         "h2-request-body");
@@ -291,13 +291,13 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   bool timed_out;
   {
     core::Timeout deadline(cfg.timeouts.response);
-    st = h2_ != nullptr ? h2_->awaitHead(response_) : core::Status{core::Error{ECONNRESET}};
+    st = h2_->awaitHead(response_);
     timed_out = deadline.expired();
   }
   if (!st.ok()) {
     stopPump();
     if (st.error().cancelled()) return fail(UpstreamError::cancelled, false);
-    if (h2_ != nullptr && h2_->refused()) {
+    if (h2_->refused()) {
       // REFUSED_STREAM, or above a GOAWAY's last stream id: never processed, so always
       // safe to send again (when the body can be sent again).
       return fail(UpstreamError::upstream_refused, !body_streamed_);
@@ -334,7 +334,7 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   if (!client_gone) {
     BodySink& sink = down_.responseBody();
     r = pumpPayload(*h2_, sink, cfg.timeouts.idle, lc.timeouts.client_idle);
-    bytes_sent_ += sink.wireBytes();
+    bytes_sent_ += sink.bytesWritten();
     client_gone = r.error == PayloadError::destination;
     if (grpc_ && r.ok()) {
       int s = grpcStatusOf(h2_->trailers());
@@ -546,7 +546,7 @@ void HttpExchange::relayResponse(balancer::Upstream& up) {
       H1BodyReader body(upstream, out_, response_.body, response_.content_length);
       BodySink& sink = down_.responseBody();
       PayloadResult r = pumpPayload(body, sink, cfg.timeouts.idle, plan_.config->timeouts.client_idle);
-      bytes_sent_ += sink.wireBytes();
+      bytes_sent_ += sink.bytesWritten();
       client_failed = r.error == PayloadError::destination;
       upstream_failed = !r.ok() && !client_failed;
       upstream_code = r.code;

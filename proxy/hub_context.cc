@@ -18,7 +18,9 @@ constexpr int kSweepEvery = 25;  // housekeeping rounds per pool/listener sweep 
 }  // namespace
 
 HubContext::HubContext(Server& server, size_t index, core::Hub& hub)
-    : server_(server), index_(index), hub_(hub) {}
+    : server_(&server), index_(index), hub_(hub) {}
+
+HubContext::HubContext(size_t index, core::Hub& hub) : server_(nullptr), index_(index), hub_(hub) {}
 
 HubContext::~HubContext() {
   for (auto& e : pools_) {
@@ -138,7 +140,7 @@ void HubContext::removeConnection(ClientConnection* c) {
   }
   if (c->next != nullptr) c->next->prev = c->prev;
   --connection_count_;
-  server_.connectionClosed();
+  if (server_ != nullptr) server_->connectionClosed();
 }
 
 void HubContext::stopKeepAlive() {

@@ -26,13 +26,17 @@ class Server;
 class HubContext {
  public:
   HubContext(Server& server, size_t index, core::Hub& hub);
+  // Without a Server: what an exchange needs of its hub (buffers, pools, the access log,
+  // the drain state) and nothing of the listeners', for running exchanges in unit tests
+  // (tests/unit/proxy/exchange_test.cc; docs/architecture.md, "Testing the exchange").
+  HubContext(size_t index, core::Hub& hub);
   ~HubContext();
   HubContext(const HubContext&) = delete;
   HubContext& operator=(const HubContext&) = delete;
 
   size_t index() const { return index_; }
   core::Hub& hub() { return hub_; }
-  Server& server() { return server_; }
+  Server& server() { return *server_; }  // not for a HubContext made without one
   BufferPool& buffers() { return buffers_; }
 
   // --- generations ---
@@ -92,7 +96,7 @@ class HubContext {
   void retire(Generation* g);
   EndpointPool& attachPool(balancer::Upstream& up, balancer::Endpoint& ep);
 
-  Server& server_;
+  Server* server_;
   size_t index_;
   core::Hub& hub_;
   BufferPool buffers_;

@@ -33,7 +33,7 @@ class BodySource {
   // Trailer fields that ended the body, once read() returned end (may be empty).
   virtual std::span<const http::Header> trailers() const { return {}; }
   // Bytes taken off the wire for this body so far (framing included): for the byte counters.
-  virtual uint64_t wireBytes() const = 0;
+  virtual uint64_t bytesRead() const = 0;
 };
 
 class BodySink {
@@ -44,7 +44,7 @@ class BodySink {
   // Ends the body (with trailer fields, when the codec can carry them).
   virtual core::Status end(std::span<const http::Header> trailers, core::Duration timeout) = 0;
   // Bytes put on the wire for this body so far (framing included).
-  virtual uint64_t wireBytes() const = 0;
+  virtual uint64_t bytesWritten() const = 0;
 };
 
 enum class PayloadError : uint8_t { none, source, destination, too_large };

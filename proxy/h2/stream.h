@@ -97,7 +97,8 @@ class H2Stream final : public Downstream,
   core::Result<BodyPiece> read(core::Duration idle) override;
   void consume(size_t n) override;
   std::span<const http::Header> trailers() const override;
-  uint64_t wireBytes() const override { return received_; }
+  uint64_t bytesRead() const override { return received_; }
+  uint64_t bytesWritten() const override { return sent_; }
   // BodySink: the response body.
   core::Status write(std::string_view data, core::Duration timeout) override;
   core::Status end(std::span<const http::Header> trailers, core::Duration timeout) override;

@@ -279,6 +279,12 @@ H2UpstreamStream::~H2UpstreamStream() {
   session_.detach(this);  // may delete the session: last
 }
 
+void H2UpstreamStream::cancel() {
+  if (id_ <= 0 || closed_) return;
+  nghttp2_submit_rst_stream(session_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+  session_.wantWrite();
+}
+
 void H2UpstreamStream::abandon() {
   abandoned_ = true;
   // Whatever nghttp2 still asks of the request body from now on: nothing more.
@@ -382,6 +388,7 @@ bool H2UpstreamStream::addData(const uint8_t* data, size_t len) {
   if (len > in_.tailRoom()) return false;
   std::memcpy(in_.tail(), data, len);
   in_.produced(len);
+  received_ += len;
   data_arrived_.set();
   return true;
 }

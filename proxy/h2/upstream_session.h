@@ -129,11 +129,14 @@ class H2UpstreamStream final : public BodySink,
   bool refused() const { return closed_ && close_code_ == NGHTTP2_REFUSED_STREAM; }
   bool closed() const { return closed_; }
   int32_t id() const { return id_; }
+  // Cancels the request upstream (RST_STREAM CANCEL); the stream then ends as closed.
+  void cancel();
 
   // BodySink: the request body.
   core::Status write(std::string_view data, core::Duration timeout) override;
   core::Status end(std::span<const http::Header> trailers, core::Duration timeout) override;
-  uint64_t wireBytes() const override { return sent_; }
+  uint64_t bytesWritten() const override { return sent_; }
+  uint64_t bytesRead() const override { return received_; }
   // BodySource: the response body.
   core::Result<BodyPiece> read(core::Duration idle) override;
   void consume(size_t n) override;
@@ -189,6 +192,7 @@ class H2UpstreamStream final : public BodySink,
   size_t out_trailer_count_ = 0;
   Buffer out_trailer_bytes_;
   uint64_t sent_ = 0;
+  uint64_t received_ = 0;
 
   bool closed_ = false;
   bool abandoned_ = false;
