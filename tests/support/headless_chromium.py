@@ -6,8 +6,10 @@ greenlb stops and starts again. Every wait is bounded; each browser gets a fresh
 import asyncio
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -23,11 +25,36 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-dev-shm-usage", "--hide-scrollbars"]
 
 
+def _end_browser(proc, profile):
+    """Kills the browser's whole process group (renderer, zygote and crashpad helpers outlive
+    a killed parent and keep writing to the profile), waits until the group is gone, then
+    removes the profile."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    shutil.rmtree(profile, ignore_errors=True)
+
+
 def run(*args, timeout=90):
     """One chromium run (e.g. "--dump-dom", url): the CompletedProcess."""
-    with tempfile.TemporaryDirectory(prefix="greenlb-chromium-") as profile:
-        return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                              capture_output=True, timeout=timeout, check=False)
+    profile = tempfile.mkdtemp(prefix="greenlb-chromium-")
+    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        _end_browser(proc, profile)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 class LivePage:
@@ -38,13 +65,13 @@ class LivePage:
     """
 
     def __init__(self, url, window="1200,900", timeout=30):
-        self._profile = tempfile.TemporaryDirectory(prefix="greenlb-chromium-")
+        self._profile = tempfile.mkdtemp(prefix="greenlb-chromium-")
         # A file, not a pipe: chromium keeps logging, and a full pipe would stall it.
         self._log = tempfile.TemporaryFile(mode="w+")
         self._proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self._profile.name}", f"--window-size={window}",
+            [CHROMIUM, *FLAGS, f"--user-data-dir={self._profile}", f"--window-size={window}",
              "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=self._log)
+            stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
         self._loop = asyncio.new_event_loop()
         self._ws = None
         self._next_id = 0
@@ -121,12 +148,9 @@ class LivePage:
                 self._run(self._ws.close(), 5)
             except Exception:  # the browser may be gone already: it is killed next anyway
                 pass
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait(timeout=10)
+        _end_browser(self._proc, self._profile)
         self._loop.close()
         self._log.close()
-        self._profile.cleanup()
 
     def __enter__(self):
         return self
