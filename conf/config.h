@@ -98,10 +98,24 @@ struct ListenerTls {
   bool operator==(const ListenerTls&) const = default;
 };
 
+// [listener.rate_limit] and [listener.route.rate_limit] (docs/rate-limits.md): a token
+// bucket per key, shared by every hub.
+enum class RateLimitKey { client_ip, header, global };
+inline constexpr std::string_view kRateLimitKeyNames[] = {"client_ip", "header", "global"};
+
+struct RateLimitConfig {
+  uint32_t requests_per_second = 0;  // required
+  uint32_t burst = 0;                // when not set: requests_per_second
+  RateLimitKey key = RateLimitKey::client_ip;
+  std::string header;  // for key = header: the header's name, lower-cased
+  bool operator==(const RateLimitConfig&) const = default;
+};
+
 struct RouteConfig {
   std::string host;         // empty = any; exact or "*.example.com"
   std::string path_prefix;  // empty = any
   std::string upstream;
+  std::optional<RateLimitConfig> rate_limit;
   bool operator==(const RouteConfig&) const = default;
 };
 
@@ -114,6 +128,7 @@ struct ListenerConfig {
   ListenerTimeouts timeouts;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
+  std::optional<RateLimitConfig> rate_limit;
   std::vector<RouteConfig> routes;
   bool operator==(const ListenerConfig&) const = default;
 };
@@ -194,6 +209,13 @@ struct UpstreamTls {
   bool operator==(const UpstreamTls&) const = default;
 };
 
+// [upstream.sticky] (docs/balancing.md, "Sticky sessions"): cookie-based affinity.
+struct StickyConfig {
+  std::string cookie;      // the cookie's name
+  Duration max_age = 0s;   // 0 = a session cookie
+  bool operator==(const StickyConfig&) const = default;
+};
+
 struct UpstreamConfig {
   std::string name;
   bool panic = true;
@@ -210,6 +232,7 @@ struct UpstreamConfig {
   UpstreamLimits limits;
   PoolConfig pool;
   std::optional<UpstreamTls> tls;
+  std::optional<StickyConfig> sticky;
   bool operator==(const UpstreamConfig&) const = default;
 };
 
@@ -232,5 +255,6 @@ std::string_view toString(LogFormat f);
 std::string_view toString(TlsVersion v);
 std::string_view toString(UpstreamProtocol p);
 std::string_view toString(HashKey k);
+std::string_view toString(RateLimitKey k);
 
 }  // namespace greenlb::conf

@@ -132,6 +132,16 @@ constexpr SchemaKey addition(SchemaKey k) {
 
 using VT = ValueType;
 
+// [listener.rate_limit] and [listener.route.rate_limit] hold the same keys.
+#define GREENLB_RATE_LIMIT_ROWS(table)                                                       \
+  required(value(table, "requests_per_second", integer(1, 10'000'000),                      \
+                 get<&RateLimitConfig::requests_per_second>)),                              \
+      value(table, "burst", integer(1, 100'000'000), get<&RateLimitConfig::burst>),         \
+      value(table, "key", grammar(VT::rate_limit_key, kRateLimitKeyPattern),                \
+            [](const void* s) -> FieldValue {                                               \
+              return formatRateLimitKey(as<RateLimitConfig>(s));                            \
+            })
+
 constexpr SchemaKey kKeys[] = {
     section("", "global", get<&Config::global>),
     section("", "admin", get<&Config::admin>),
@@ -164,6 +174,7 @@ constexpr SchemaKey kKeys[] = {
     section("listener", "timeouts", get<&ListenerConfig::timeouts>),
     section("listener", "limits", get<&ListenerConfig::limits>),
     section("listener", "tls", get<&ListenerConfig::tls>),
+    section("listener", "rate_limit", get<&ListenerConfig::rate_limit>),
     sections("listener", "route", get<&ListenerConfig::routes>),
 
     value("listener.timeouts", "client_header", duration(kPositive),
@@ -194,10 +205,15 @@ constexpr SchemaKey kKeys[] = {
         value("listener.tls.certificates", "cert", of(VT::path), get<&CertificateConfig::cert>)),
     required(value("listener.tls.certificates", "key", of(VT::path), get<&CertificateConfig::key>)),
 
+    GREENLB_RATE_LIMIT_ROWS("listener.rate_limit"),
+
     value("listener.route", "host", of(VT::host_pattern), getUnlessEmpty<&RouteConfig::host>),
     value("listener.route", "path_prefix", of(VT::url_path),
           getUnlessEmpty<&RouteConfig::path_prefix>),
     required(value("listener.route", "upstream", of(VT::text), get<&RouteConfig::upstream>)),
+    section("listener.route", "rate_limit", get<&RouteConfig::rate_limit>),
+
+    GREENLB_RATE_LIMIT_ROWS("listener.route.rate_limit"),
 
     required(value("upstream", "name", of(VT::name), get<&UpstreamConfig::name>)),
     value("upstream", "panic", boolean(), get<&UpstreamConfig::panic>),
@@ -224,6 +240,7 @@ constexpr SchemaKey kKeys[] = {
     section("upstream", "limits", get<&UpstreamConfig::limits>),
     section("upstream", "pool", get<&UpstreamConfig::pool>),
     section("upstream", "tls", get<&UpstreamConfig::tls>),
+    section("upstream", "sticky", get<&UpstreamConfig::sticky>),
 
     required(
         value("upstream.endpoints", "address", of(VT::address), get<&EndpointConfig::address>)),
@@ -272,7 +289,11 @@ constexpr SchemaKey kKeys[] = {
     value("upstream.tls", "sni", of(VT::text), getUnlessEmpty<&UpstreamTls::sni>),
     value("upstream.tls", "cert", of(VT::path), getUnlessEmpty<&UpstreamTls::cert>),
     value("upstream.tls", "key", of(VT::path), getUnlessEmpty<&UpstreamTls::key>),
+
+    required(value("upstream.sticky", "cookie", of(VT::text), get<&StickyConfig::cookie>)),
+    value("upstream.sticky", "max_age", duration(kMayBeZero), get<&StickyConfig::max_age>),
 };
+#undef GREENLB_RATE_LIMIT_ROWS
 
 }  // namespace
 

@@ -502,12 +502,25 @@ void readListenerTls(const Table& t, Protocol protocol, bool http2, ListenerTls&
   t.text("ciphers", tls.ciphers);
 }
 
+// [listener.rate_limit] or [listener.route.rate_limit] (docs/rate-limits.md).
+void readRateLimit(const Table& t, Protocol protocol, RateLimitConfig& limit) {
+  t.syntax("key", "rate limit key", parseRateLimitKey, limit);
+  t.integer("requests_per_second", limit.requests_per_second);
+  if (!t.integer("burst", limit.burst)) limit.burst = limit.requests_per_second;
+  if (protocol == Protocol::tcp) {
+    t.ctx().diags.error(t.header(), "a rate limit counts HTTP requests; a tcp listener has none");
+  }
+}
+
 void readRoute(const Table& t, ListenerConfig& listener, ListenerSource& source) {
   RouteConfig route;
   RouteSource where{t.header(), t.at("upstream")};
   t.syntax("host", "host", parseHostPattern, route.host);
   t.syntax("path_prefix", "path", parseUrlPath, route.path_prefix);
   t.text("upstream", route.upstream);
+  if (auto sub = t.table("rate_limit")) {
+    readRateLimit(*sub, listener.protocol, route.rate_limit.emplace());
+  }
   listener.routes.push_back(std::move(route));
   source.routes.push_back(where);
 }
@@ -533,6 +546,7 @@ void readListener(const Table& t, Config& config, SourceMap& sources) {
     sub->integer("max_concurrent_streams", l.limits.max_concurrent_streams);
   }
   if (auto sub = t.table("tls")) readListenerTls(*sub, l.protocol, l.http2, l.tls.emplace());
+  if (auto sub = t.table("rate_limit")) readRateLimit(*sub, l.protocol, l.rate_limit.emplace());
   t.eachTable("route", "[[listener.route]]", [&](const Table& r) { readRoute(r, l, s); });
   config.listeners.push_back(std::move(l));
   sources.listeners.push_back(std::move(s));
@@ -707,6 +721,11 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
     sub->duration("idle_timeout", u.pool.idle_timeout);
   }
   if (auto sub = t.table("tls")) readUpstreamTls(*sub, u.tls.emplace());
+  if (auto sub = t.table("sticky")) {
+    StickyConfig& sticky = u.sticky.emplace();
+    sub->syntax("cookie", "cookie name", parseCookieName, sticky.cookie);
+    sub->duration("max_age", sticky.max_age);
+  }
   config.upstreams.push_back(std::move(u));
   sources.upstreams.push_back(std::move(s));
 }

@@ -49,6 +49,7 @@ enum class ValueType : uint8_t {
   strings,              // an array of non-empty strings
   tables,               // an array of at least `min` inline tables; their keys are rows too
   addresses_or_tables,  // `endpoints`: at least `min` addresses or inline tables
+  rate_limit_key,       // "client_ip" | "header:NAME" | "global"
 };
 
 // The names of the kinds and types, by enum value (tests/chart/config_schema.py reads them).
@@ -59,8 +60,9 @@ inline constexpr std::string_view kValueTypeNames[] = {
     "address",  "text",     "name",
     "path",     "url_path", "host_pattern",
     "choice",   "hash_key", "retry_conditions",
-    "strings",  "tables",   "addresses_or_tables"};
-static_assert(std::size(kValueTypeNames) == static_cast<size_t>(ValueType::addresses_or_tables) + 1,
+    "strings",  "tables",   "addresses_or_tables",
+    "rate_limit_key"};
+static_assert(std::size(kValueTypeNames) == static_cast<size_t>(ValueType::rate_limit_key) + 1,
               "a name per ValueType");
 
 inline constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();

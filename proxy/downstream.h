@@ -56,9 +56,10 @@ class Downstream {
                                         std::string_view request_id) = 0;
   virtual BodySink& responseBody() = 0;
   // A response greenlb makes itself (docs/security.md: short, generic, with the request
-  // id); `grpc`: as a gRPC trailers-only response where the protocol allows. Returns the
-  // bytes sent, 0 when the client is gone.
-  virtual size_t sendError(int status, std::string_view request_id) = 0;
+  // id); `grpc`: as a gRPC trailers-only response where the protocol allows.
+  // `retry_after`: seconds for a Retry-After header (0 = none). Returns the bytes sent, 0
+  // when the client is gone.
+  virtual size_t sendError(int status, std::string_view request_id, uint32_t retry_after) = 0;
   // The response (or a part of it) went out: an error now can only cut the stream.
   virtual bool responseStarted() const = 0;
   // The response was cut half way: end the client's stream abruptly.

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "proxy/http_request_view.h"
+#include "balancer/hash_key.h"
+#include "balancer/sticky.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/access_log.h"
@@ -65,7 +67,14 @@ void HttpExchange::countClientError(ClientError reason) {
 
 void HttpExchange::run() {
   const conf::ListenerConfig& lc = *plan_.config;
-  int index = plan_.router.route(head_.host, head_.target);
+  Router::Match match = plan_.router.match(head_.host, head_.target);
+  // The listener's limit counts every request, routed or not; a route's, those it takes.
+  if (rateLimited(plan_.rate_limit) ||
+      (match.route >= 0 && rateLimited(plan_.route_limits[static_cast<size_t>(match.route)]))) {
+    finish();
+    return;
+  }
+  int index = match.upstream;
   if (index < 0) {
     respondError(404, "no_route");
     finish();
@@ -118,10 +127,39 @@ bool HttpExchange::checkBodyInHand() {
   return true;
 }
 
+bool HttpExchange::rateLimited(const RateLimit& limit) {
+  if (!limit.limiter) return false;
+  RateLimiter& limiter = *limit.limiter;
+  uint64_t key = 0;
+  switch (limiter.config().key) {
+    case conf::RateLimitKey::client_ip: {
+      char ip[64];
+      key = limiter.keyOf(std::string_view(ip, down_.peer().ipText(ip, sizeof ip)));
+      break;
+    }
+    case conf::RateLimitKey::header:  // requests without the header share one bucket
+      key = limiter.keyOf(headerValue(head_, limiter.config().header));
+      break;
+    case conf::RateLimitKey::global:
+      break;
+  }
+  uint32_t wait = limiter.admit(key, rateLimitClockNs());
+  if (wait == 0) return false;
+  limit.limited->add(hub_);
+  respondError(429, "rate_limited", wait);
+  return true;
+}
+
 void HttpExchange::forward(balancer::Upstream& up) {
   const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
   attempts_.emplace(down_.hub(), up, tls);
   up.computeHashKey(httpRequestView(down_.peer(), head_), attempts_->pickContext());
+  if (const auto& sticky = up.config().sticky) {
+    // A cookie set by any greenlb for this upstream names its endpoint (balancer/sticky.h).
+    if (auto value = balancer::cookieValue(headerValue(head_, "cookie"), sticky->cookie)) {
+      attempts_->pickContext().sticky = balancer::parseStickyId(*value).value_or(0);
+    }
+  }
   while (attempts_->next() != nullptr) {
     if (attempt(up) != Attempt::retry) return;
   }
@@ -605,7 +643,7 @@ void HttpExchange::tunnel() {
   upstream_conn_.reset();
 }
 
-void HttpExchange::respondError(int status, std::string_view error) {
+void HttpExchange::respondError(int status, std::string_view error, uint32_t retry_after) {
   status_ = status;
   error_ = error;
   if (grpc_) grpc_status_ = grpcStatusForHttp(status);
@@ -613,7 +651,7 @@ void HttpExchange::respondError(int status, std::string_view error) {
     down_.abortResponse();
     return;
   }
-  bytes_sent_ += down_.sendError(status, requestId());
+  bytes_sent_ += down_.sendError(status, requestId(), retry_after);
 }
 
 void HttpExchange::finish() {

@@ -27,6 +27,7 @@ namespace greenlb::proxy {
 
 class Generation;
 struct ListenerPlan;
+struct RateLimit;
 
 class HttpExchange {
  public:
@@ -46,6 +47,8 @@ class HttpExchange {
   // body, or one already over max_body_bytes, is answered before any upstream sees the
   // head. False when it answered.
   bool checkBodyInHand();
+  // Whether `limit` turns the request away (answered 429 with Retry-After, counted).
+  bool rateLimited(const RateLimit& limit);
   void forward(balancer::Upstream& up);
   // One try on the endpoint attempts_ picked: connect (or reuse), send, await and relay.
   Attempt attempt(balancer::Upstream& up);
@@ -76,8 +79,9 @@ class HttpExchange {
   Attempt failRequestBody(const PayloadResult& r);
   // The gRPC deadline passed: DEADLINE_EXCEEDED answered (true), nothing retried.
   bool deadlinePassed();
-  // A proxy-made response (or a cut, once the response started).
-  void respondError(int status, std::string_view error);
+  // A proxy-made response (or a cut, once the response started); `retry_after` seconds
+  // for a Retry-After header (0 = none).
+  void respondError(int status, std::string_view error, uint32_t retry_after = 0);
   void countClientError(metrics::ClientError reason);
   void finish();
   std::string_view requestId() const { return {request_id_, request_id_len_}; }

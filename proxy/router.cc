@@ -56,14 +56,17 @@ bool Router::hostMatches(const Route& r, std::string_view host) {
          equalsIgnoreCase(host.substr(host.size() - r.host.size()), r.host);
 }
 
-int Router::route(std::string_view host, std::string_view target) const {
-  if (routes_.empty()) return default_;
+Router::Match Router::match(std::string_view host, std::string_view target) const {
+  if (routes_.empty()) return {default_, kNoRoute};
   std::string_view h = hostOnly(host);
   std::string_view path = pathOf(target);
-  for (const auto& r : routes_) {
-    if (hostMatches(r, h) && path.substr(0, r.prefix.size()) == r.prefix) return r.upstream;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
+    if (hostMatches(r, h) && path.substr(0, r.prefix.size()) == r.prefix) {
+      return {r.upstream, static_cast<int>(i)};
+    }
   }
-  return default_;
+  return {default_, kNoRoute};
 }
 
 }  // namespace greenlb::proxy

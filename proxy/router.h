@@ -23,8 +23,19 @@ class Router {
     default_ = listener.upstream.empty() ? kNoUpstream : upstream_index(listener.upstream);
   }
 
-  // The upstream index for a request with this Host header value and request target.
-  int route(std::string_view host, std::string_view target) const;
+  // Which route took a request (its index in the listener's routes, kNoRoute for the
+  // default upstream) and the upstream index it goes to.
+  static constexpr int kNoRoute = -1;
+  struct Match {
+    int upstream = kNoUpstream;
+    int route = kNoRoute;
+  };
+  // The match for a request with this Host header value and request target.
+  Match match(std::string_view host, std::string_view target) const;
+  // Its upstream index alone.
+  int route(std::string_view host, std::string_view target) const {
+    return match(host, target).upstream;
+  }
 
   // The path of a request target: origin-form as is, absolute-form without scheme and
   // authority, and without the query in both.

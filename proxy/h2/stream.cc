@@ -7,6 +7,7 @@
 #include "proxy/client_connection.h"
 #include "proxy/grpc.h"
 #include "proxy/h2/server_session.h"
+#include "proxy/http/buffer_writer.h"
 #include "proxy/http/error_response.h"
 #include "proxy/http/header_util.h"
 #include "proxy/hub_context.h"
@@ -23,6 +24,13 @@ constexpr size_t kOutboundWindow = 16 * 1024;
 std::string_view view(nghttp2_rcbuf* b) {
   nghttp2_vec v = nghttp2_rcbuf_get_buf(b);
   return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+// `v` in decimal, written into `buf`.
+std::string_view decimal(uint64_t v, char (&buf)[20]) {
+  http::BufferWriter w(std::span<char>(buf, sizeof buf));
+  w.putDecimal(v);
+  return {buf, w.finish()};
 }
 
 nghttp2_nv nv(std::string_view name, std::string_view value) {
@@ -359,7 +367,7 @@ ssize_t H2Stream::readResponse(uint8_t* buf, size_t length, uint32_t* data_flags
   return static_cast<ssize_t>(n);
 }
 
-size_t H2Stream::sendError(int status, std::string_view request_id) {
+size_t H2Stream::sendError(int status, std::string_view request_id, uint32_t retry_after) {
   if (closed_) return 0;
   if (response_started_) {
     abortResponse();
@@ -382,12 +390,11 @@ size_t H2Stream::sendError(int status, std::string_view request_id) {
     return sent_;
   }
   std::string_view reason = http::reasonPhrase(status);
-  char length[8];
-  size_t len = 0;
-  for (size_t v = reason.size() + 1; v > 0 || len == 0; v /= 10) length[len++] = static_cast<char>('0' + v % 10);
-  std::reverse(length, length + len);
+  char length[20], wait[20];
   http::Header fields[] = {{"content-type", "text/plain"},
-                           {"content-length", std::string_view(length, len)}};
+                           {"content-length", decimal(reason.size() + 1, length)},
+                           {"retry-after", decimal(retry_after, wait)}};
+  size_t field_count = retry_after != 0 ? 3 : 2;
   bool with_body = head_.method != "HEAD";
   if (with_body) {
     if (!out_.hasBuffer()) out_.attach(hub().buffers().get(kOutboundWindow));
@@ -397,7 +404,7 @@ size_t H2Stream::sendError(int status, std::string_view request_id) {
     sent_ += reason.size() + 1;
   }
   body_ended_ = true;
-  submitHeaders(status, fields, request_id, with_body);
+  submitHeaders(status, std::span(fields, field_count), request_id, with_body);
   return sent_;
 }
 

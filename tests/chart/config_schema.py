@@ -55,7 +55,7 @@ def value_schema(row, rows):
         return non_empty_string()
     if kind == "choice":
         return {"enum": row["choices"]}
-    if kind == "hash_key":
+    if kind in ("hash_key", "rate_limit_key"):
         return {"type": "string", "pattern": row["pattern"]}
     if kind == "retry_conditions":
         return {"type": "array", "items": {"type": "string", "pattern": row["pattern"]}}

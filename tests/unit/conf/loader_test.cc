@@ -317,6 +317,41 @@ TEST(Loader, LoadsAFileFromDisk) {
   EXPECT_EQ(result.config->listeners.size(), 1u);
 }
 
+TEST(Loader, RateLimits) {
+  auto config = testing::mustLoad(testing::toml(R"(
+[[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+  [listener.rate_limit]
+  requests_per_second = 100
+  [[listener.route]]
+  path_prefix = "/login"
+  upstream = "app"
+    [listener.route.rate_limit]
+    requests_per_second = 2
+    burst = 5
+    key = "header:X-Api-Key"
+  [[listener.route]]
+  upstream = "app"
+  rate_limit = { requests_per_second = 1000, key = "global" }
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:9001"]
+)"));
+  ASSERT_TRUE(config);
+  const ListenerConfig& l = config->listeners.at(0);
+  ASSERT_TRUE(l.rate_limit);
+  // burst defaults to the rate; the key to the client's address.
+  EXPECT_EQ(*l.rate_limit, (RateLimitConfig{100, 100, RateLimitKey::client_ip, ""}));
+  ASSERT_TRUE(l.routes.at(0).rate_limit);
+  EXPECT_EQ(*l.routes[0].rate_limit, (RateLimitConfig{2, 5, RateLimitKey::header, "x-api-key"}));
+  ASSERT_TRUE(l.routes.at(1).rate_limit);
+  EXPECT_EQ(*l.routes[1].rate_limit, (RateLimitConfig{1000, 1000, RateLimitKey::global, ""}));
+  EXPECT_FALSE(testing::mustLoad(testing::kMinimalConfig)->listeners.at(0).rate_limit);
+}
+
 TEST(Loader, InlineTablesAndDottedKeysWork) {
   auto config = mustLoad(toml(R"(
 listener = [{ name = "web", listen = "127.0.0.1:8080", upstream = "app", timeouts = { client_idle = "5s" } }]

@@ -39,8 +39,11 @@ Config everythingSet(const TempDir& dir) {
                         TlsVersion::v1_3,
                         {"http/1.1", "http/1.0"},
                         "ECDHE+AESGCM:\"odd\\chars\""};
-  web.routes = {
-      {"api.example.com", "/api/", "api"}, {"*.example.com", "", "app"}, {"", "/static/", "app"}};
+  web.rate_limit = RateLimitConfig{100, 200, RateLimitKey::client_ip, ""};
+  web.routes = {{"api.example.com", "/api/", "api", RateLimitConfig{5, 10, RateLimitKey::header,
+                                                                   "x-api-key"}},
+                {"*.example.com", "", "app", RateLimitConfig{1000, 1000, RateLimitKey::global, ""}},
+                {"", "/static/", "app", std::nullopt}};
   c.listeners.push_back(web);
 
   ListenerConfig pg;
@@ -65,6 +68,7 @@ Config everythingSet(const TempDir& dir) {
   app.limits = {100, 1000, 0};
   app.pool = {8, 15s};
   app.tls = UpstreamTls{true, d + "/ca.pem", "app.internal", d + "/client.crt", d + "/client.key"};
+  app.sticky = StickyConfig{"GLB", 1h};
   c.upstreams.push_back(app);
 
   UpstreamConfig api;
@@ -191,7 +195,8 @@ TEST(Schema, EveryRowSaysWhatItHoldsAndWhereItLives) {
     if (k.value.type == ValueType::integer || k.value.type == ValueType::size) {
       EXPECT_LE(k.value.min, k.value.max) << k.path();
     }
-    if (k.value.type == ValueType::hash_key || k.value.type == ValueType::retry_conditions) {
+    if (k.value.type == ValueType::hash_key || k.value.type == ValueType::retry_conditions ||
+        k.value.type == ValueType::rate_limit_key) {
       EXPECT_FALSE(k.value.pattern.empty()) << k.path();
     }
     if (k.table.empty()) continue;
