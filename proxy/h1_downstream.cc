@@ -111,7 +111,12 @@ core::Status H1Downstream::writeHead(const http::ResponseHead& response,
   info.keep_alive = keep_alive_;
   info.client_is_http10 = client10;
   info.dechunk = dechunk_;
-  if (!scratch_) scratch_ = hub().buffers().get(http::kMaxResponseHeadBytes + http::kHeadRewriteSlack);
+  info.rules = response_rules_;
+  info.vars = rule_vars_;
+  if (!scratch_) {
+    size_t rules = response_rules_ == nullptr ? 0 : conf::kMaxHeaderRuleBytes;
+    scratch_ = hub().buffers().get(http::kMaxResponseHeadBytes + http::kHeadRewriteSlack + rules);
+  }
   size_t n = http::writeClientResponseHead(response, info,
                                            std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) return core::Error{EMSGSIZE};

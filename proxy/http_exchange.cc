@@ -65,14 +65,24 @@ void HttpExchange::countClientError(ClientError reason) {
 
 void HttpExchange::run() {
   const conf::ListenerConfig& lc = *plan_.config;
-  int index = plan_.router.route(head_.host, head_.target);
-  if (index < 0) {
+  Router::Match route = plan_.router.match(head_.host, head_.target);
+  if (route.upstream < 0) {
     respondError(404, "no_route");
     finish();
     return;
   }
-  upstream_index_ = index;
-  upstream_ = gen_.upstreams[static_cast<size_t>(index)].get();
+  upstream_index_ = route.upstream;
+  upstream_ = gen_.upstreams[static_cast<size_t>(route.upstream)].get();
+  if (route.rules != nullptr) {
+    rules_ = route.rules;
+    using conf::HeaderVariable;
+    vars_[HeaderVariable::client_ip] =
+        std::string_view(client_ip_, down_.peer().ipText(client_ip_, sizeof client_ip_));
+    vars_[HeaderVariable::request_id] = requestId();
+    vars_[HeaderVariable::listener] = lc.name;
+    vars_[HeaderVariable::upstream] = upstream_->name();
+    if (!rules_->response.empty()) down_.setResponseRules(&rules_->response, &vars_);
+  }
   if (head_.body == http::BodyKind::content_length && lc.limits.max_body_bytes != 0 &&
       head_.content_length > lc.limits.max_body_bytes) {
     countClientError(ClientError::too_large);
@@ -199,6 +209,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
   fi.default_host = attempts_->endpoint()->name();
+  applyRequestRules(fi);
   std::span<char> buf = scratch();
   size_t n = http::writeUpstreamRequestHead(head_, fi, buf);
   if (n == 0) {
@@ -229,10 +240,24 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   return streamRequestBody(up, with_head.size());
 }
 
+template <class Info>
+void HttpExchange::applyRequestRules(Info& fi) const {
+  if (rules_ == nullptr) return;
+  if (!rules_->request.empty()) {
+    fi.rules = &rules_->request;
+    fi.vars = &vars_;
+  }
+  fi.rewrite = rules_->rewrite;
+}
+
 std::span<char> HttpExchange::scratch() {
   if (!scratch_) {
+    // A route's rules write at most kMaxHeaderRuleBytes more, and its rewrite at most its
+    // rewrite_prefix more (conf/header_rules.h).
+    size_t rules = rules_ == nullptr ? 0
+                                     : conf::kMaxHeaderRuleBytes + rules_->rewrite_prefix.size();
     scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
-                                         http::kHeadRewriteSlack);
+                                         http::kHeadRewriteSlack + rules);
   }
   return {scratch_.data(), scratch_.size()};
 }
@@ -249,7 +274,8 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   fi.request_id = requestId();
   fi.scheme = gen_.upstream_tls[static_cast<size_t>(upstream_index_)] ? "https" : "http";
   fi.default_authority = attempts_->endpoint()->name();
-  nghttp2_nv fields[http::kMaxHeaders + 12];
+  applyRequestRules(fi);
+  nghttp2_nv fields[http::kMaxHeaders + 12 + conf::kMaxHeaderRuleFields];
   size_t n = h2RequestFields(head_, fi, scratch(), fields);
   if (n == 0) {
     h2_.reset();

@@ -20,6 +20,7 @@
 #include "proxy/http/message.h"
 #include "proxy/http/request_id.h"
 #include "proxy/input_window.h"
+#include "proxy/router.h"
 #include "proxy/upstream_attempts.h"
 #include "proxy/upstream_pool.h"
 
@@ -74,6 +75,9 @@ class HttpExchange {
   Attempt failReused(UpstreamError e, bool nothing_sent);
   // An HTTP/2 upstream request body that failed on the client's side.
   Attempt failRequestBody(const PayloadResult& r);
+  // The route's request rules and rewrite, for a head writer's info.
+  template <class Info>
+  void applyRequestRules(Info& fi) const;
   // The gRPC deadline passed: DEADLINE_EXCEEDED answered (true), nothing retried.
   bool deadlinePassed();
   // A proxy-made response (or a cut, once the response started).
@@ -107,6 +111,12 @@ class HttpExchange {
   core::Duration grpc_timeout_{};
   core::Timeout* grpc_deadline_ = nullptr;  // while forward() runs under grpc-timeout
   int grpc_status_ = -1;
+
+  // The matched route's rewrite and header rules (null: none), and their variables'
+  // values for this request (docs/proxying.md, "Header rules and prefix rewrite").
+  const RouteRules* rules_ = nullptr;
+  http::RuleVars vars_;
+  char client_ip_[64];
 
   // For metrics and the access log.
   int upstream_index_ = -1;

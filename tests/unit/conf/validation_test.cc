@@ -652,8 +652,8 @@ endpoints = ["127.0.0.1:9001"]
   ASSERT_TRUE(config);
   const auto& routes = config->listeners[0].routes;
   ASSERT_EQ(routes.size(), 2u);
-  EXPECT_EQ(routes[0], (RouteConfig{"api.example.com", "", "app"}));
-  EXPECT_EQ(routes[1], (RouteConfig{"*.example.com", "/v1/", "app"}));
+  EXPECT_EQ(routes[0], (RouteConfig{"api.example.com", "", "app", {}, {}, {}}));
+  EXPECT_EQ(routes[1], (RouteConfig{"*.example.com", "/v1/", "app", {}, {}, {}}));
 }
 
 TEST(Validation, SingleTableWhereAnArrayOfTablesBelongs) {
