@@ -20,8 +20,8 @@ bool equalsIgnoreCase(std::string_view a, std::string_view lower) {
 // The fields whose meaning is the connection's or the message's framing, which the proxy
 // writes itself (docs/proxying.md, "Headers"); Host is the routed authority.
 constexpr std::string_view kProxyOwned[] = {
-    "connection", "keep-alive",     "proxy-connection", "te",   "trailer",
-    "transfer-encoding", "upgrade", "content-length",   "host", "http2-settings"};
+    "connection",        "keep-alive", "proxy-connection", "te",   "trailer",
+    "transfer-encoding", "upgrade",    "content-length",   "host", "http2-settings"};
 
 }  // namespace
 
@@ -48,8 +48,8 @@ std::string templateByteProblem(std::string_view text) {
       return "contains a control character (no CR, LF or NUL in a header value)";
     }
   }
-  if (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' ||
-                        text.back() == '\t')) {
+  if (!text.empty() &&
+      (text.front() == ' ' || text.front() == '\t' || text.back() == ' ' || text.back() == '\t')) {
     return "has whitespace at its start or end, which HTTP would strip";
   }
   return {};
@@ -58,7 +58,8 @@ std::string templateByteProblem(std::string_view text) {
 }  // namespace detail
 
 std::string headerTemplateProblem(std::string_view text) {
-  return splitHeaderTemplate(text, [](std::string_view) {}, [](HeaderVariable) {});
+  return splitHeaderTemplate(
+      text, [](std::string_view) {}, [](HeaderVariable) {});
 }
 
 size_t headerTemplateMaxBytes(std::string_view text) {

@@ -13,8 +13,8 @@ namespace greenlb::conf {
 
 // The variables a header value may use, in the order of kHeaderVariableNames.
 enum class HeaderVariable : uint8_t { client_ip, request_id, listener, upstream };
-inline constexpr std::string_view kHeaderVariableNames[] = {"client_ip", "request_id",
-                                                            "listener", "upstream"};
+inline constexpr std::string_view kHeaderVariableNames[] = {"client_ip", "request_id", "listener",
+                                                            "upstream"};
 inline constexpr size_t kHeaderVariableCount = std::size(kHeaderVariableNames);
 
 // The most bytes a variable's value takes: an address's text (the proxy formats it into 64

@@ -517,8 +517,9 @@ bool ruleName(Context& ctx, SourcePos at, std::string_view list, std::string_vie
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (std::find(seen.begin(), seen.end(), lower) != seen.end()) {
-    ctx.diags.error(at, where + " is already named by another rule of this table; a header "
-                                "may be in one of 'set', 'add' and 'remove', once");
+    ctx.diags.error(at, where +
+                            " is already named by another rule of this table; a header "
+                            "may be in one of 'set', 'add' and 'remove', once");
     return false;
   }
   seen.push_back(std::move(lower));
@@ -560,15 +561,16 @@ void readHeaderRules(const Table& t, HeaderRulesConfig& rules) {
   });
   size_t bytes = 0;
   for (const auto* list : {&rules.set, &rules.add}) {
-    for (const auto& [name, value] : *list) bytes += name.size() + 4 + headerTemplateMaxBytes(value);
+    for (const auto& [name, value] : *list)
+      bytes += name.size() + 4 + headerTemplateMaxBytes(value);
   }
   if (rules.set.size() + rules.add.size() > kMaxHeaderRuleFields) {
     t.ctx().diags.error(t.header(), "'set' and 'add' write at most " +
-                                        std::to_string(kMaxHeaderRuleFields) +
-                                        " headers together");
+                                        std::to_string(kMaxHeaderRuleFields) + " headers together");
   } else if (bytes > kMaxHeaderRuleBytes) {
     t.ctx().diags.error(t.header(), "the headers 'set' and 'add' write take up to " +
-                                        std::to_string(bytes) + " bytes (variables at their "
+                                        std::to_string(bytes) +
+                                        " bytes (variables at their "
                                         "longest); at most " +
                                         std::to_string(kMaxHeaderRuleBytes) + " are allowed");
   }

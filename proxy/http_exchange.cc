@@ -254,8 +254,8 @@ std::span<char> HttpExchange::scratch() {
   if (!scratch_) {
     // A route's rules write at most kMaxHeaderRuleBytes more, and its rewrite at most its
     // rewrite_prefix more (conf/header_rules.h).
-    size_t rules = rules_ == nullptr ? 0
-                                     : conf::kMaxHeaderRuleBytes + rules_->rewrite_prefix.size();
+    size_t rules =
+        rules_ == nullptr ? 0 : conf::kMaxHeaderRuleBytes + rules_->rewrite_prefix.size();
     scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
                                          http::kHeadRewriteSlack + rules);
   }

@@ -1,7 +1,8 @@
 // A listener's routes (docs/configuration.md, "[[listener.route]]"): the first route whose
 // host (exact, or
 // "*.example.com" for any subdomain) and path prefix both match wins; otherwise the
-// listener's default upstream. Matching allocates nothing.
+// listener's default upstream. Matching allocates nothing. A route's rewrite and header
+// rules are compiled here, once per generation.
 #pragma once
 
 #include <memory>
@@ -52,10 +53,8 @@ class Router {
     default_ = listener.upstream.empty() ? kNoUpstream : upstream_index(listener.upstream);
   }
 
-  // The upstream index for a request with this Host header value and request target.
-  int route(std::string_view host, std::string_view target) const {
-    return match(host, target).upstream;
-  }
+  // The upstream (and route rules) for a request with this Host header value and request
+  // target.
   Match match(std::string_view host, std::string_view target) const;
 
   // The path of a request target: origin-form as is, absolute-form without scheme and

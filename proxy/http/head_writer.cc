@@ -173,7 +173,8 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
               info.rules);
   if (info.upgrade) w.put("Connection: upgrade\r\n");
   const HeaderRules* rules = info.rules;
-  if (writesOwn(rules, HeaderId::x_forwarded_for)) putForwardedFor(w, head.fields(), info.client_ip);
+  if (writesOwn(rules, HeaderId::x_forwarded_for))
+    putForwardedFor(w, head.fields(), info.client_ip);
   if (!info.proto.empty() && writesOwn(rules, HeaderId::x_forwarded_proto)) {
     w.putHeader("X-Forwarded-Proto", info.proto);
   }

@@ -4,9 +4,10 @@
 
 namespace greenlb::proxy::http {
 
-static_assert(conf::kHeaderVariableMaxBytes[static_cast<size_t>(
-                  conf::HeaderVariable::request_id)] >= kMaxRequestIdLength,
-              "conf/header_rules.h bounds ${request_id} by the longest request id");
+static_assert(
+    conf::kHeaderVariableMaxBytes[static_cast<size_t>(conf::HeaderVariable::request_id)] >=
+        kMaxRequestIdLength,
+    "conf/header_rules.h bounds ${request_id} by the longest request id");
 
 HeaderRules::HeaderRules(const conf::HeaderRulesConfig& config) {
   auto drop = [&](const std::string& name) {
@@ -40,8 +41,13 @@ void HeaderRules::addField(const std::string& name, const std::string& value) {
   f.lower = keep(lower);
   f.first_piece = static_cast<uint32_t>(pieces_.size());
   conf::splitHeaderTemplate(
-      value, [&](std::string_view literal) { pieces_.push_back({keep(literal), kLiteral}); },
-      [&](conf::HeaderVariable v) { pieces_.push_back({{}, static_cast<uint8_t>(v)}); });
+      value,
+      [&](std::string_view literal) {
+        pieces_.push_back({keep(literal), kLiteral});
+      },
+      [&](conf::HeaderVariable v) {
+        pieces_.push_back({{}, static_cast<uint8_t>(v)});
+      });
   f.pieces = static_cast<uint32_t>(pieces_.size()) - f.first_piece;
   fields_.push_back(f);
 }

@@ -1,13 +1,14 @@
 // A route's header rules and prefix rewrite (docs/configuration.md,
 // "[listener.route.request_headers] and [listener.route.response_headers]"): what loads,
 // and every refusal with the position `greenlb --check` prints.
+#include "conf/header_rules.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "conf/header_rules.h"
 #include "conf/loader.h"
 #include "tests/unit/conf/conf_test_util.h"
 
@@ -47,8 +48,8 @@ response_headers = { remove = ["Server"] })"));
 }
 
 TEST(HeaderRules, TableFormLoadsTheSame) {
-  auto inline_form = mustLoad(withRoute(
-      R"(request_headers = { set = { "X-Env" = "prod" }, remove = ["X-Debug"] })"));
+  auto inline_form = mustLoad(
+      withRoute(R"(request_headers = { set = { "X-Env" = "prod" }, remove = ["X-Debug"] })"));
   auto table_form = mustLoad(withRoute(R"(
 [listener.route.request_headers]
 remove = ["X-Debug"]
@@ -59,7 +60,8 @@ remove = ["X-Debug"]
 
 TEST(HeaderRules, HopByHopAndFramingHeadersAreRefused) {
   EXPECT_THAT(
-      errorsOf(withRoute(R"(request_headers = { set = { "Connection" = "x" }, add = { "transfer-encoding" = "chunked" }, remove = ["Content-Length", "TE", "Host", "Upgrade"] }
+      errorsOf(withRoute(
+          R"(request_headers = { set = { "Connection" = "x" }, add = { "transfer-encoding" = "chunked" }, remove = ["Content-Length", "TE", "Host", "Upgrade"] }
 response_headers = { remove = ["Keep-Alive", "Trailer", "Proxy-Connection", "HTTP2-Settings"] })")),
       ElementsAre(
           "6:29: header \"Connection\" in 'set' is a hop-by-hop or framing header, which only "
@@ -105,21 +107,23 @@ TEST(HeaderRules, UnknownVariablesAreRefused) {
 }
 
 TEST(HeaderRules, BadValuesAreRefused) {
-  EXPECT_THAT(errorsOf(withRoute(
-                  R"(response_headers = { add = { "X-A" = "a\r\nInjected: 1", "X-B" = " pad", "X-C" = 5 } })")),
-              ElementsAre("6:38: the value of header \"X-A\" contains a control character (no "
-                          "CR, LF or NUL in a header value)",
-                          "6:66: the value of header \"X-B\" has whitespace at its start or end, "
-                          "which HTTP would strip",
-                          "6:82: the value of header \"X-C\" must be a string, not an integer; "
-                          "put it in quotes"));
+  EXPECT_THAT(
+      errorsOf(withRoute(
+          R"(response_headers = { add = { "X-A" = "a\r\nInjected: 1", "X-B" = " pad", "X-C" = 5 } })")),
+      ElementsAre("6:38: the value of header \"X-A\" contains a control character (no "
+                  "CR, LF or NUL in a header value)",
+                  "6:66: the value of header \"X-B\" has whitespace at its start or end, "
+                  "which HTTP would strip",
+                  "6:82: the value of header \"X-C\" must be a string, not an integer; "
+                  "put it in quotes"));
 }
 
 TEST(HeaderRules, AHeaderIsInOneListOnce) {
-  EXPECT_THAT(errorsOf(withRoute(
-                  R"(request_headers = { set = { "X-A" = "1", "x-a" = "2" }, remove = ["X-A"] })")),
-              ElementsAre(::testing::StartsWith("6:42: header \"x-a\" in 'set' is already named"),
-                          ::testing::StartsWith("6:67: header \"X-A\" in 'remove' is already named")));
+  EXPECT_THAT(
+      errorsOf(withRoute(
+          R"(request_headers = { set = { "X-A" = "1", "x-a" = "2" }, remove = ["X-A"] })")),
+      ElementsAre(::testing::StartsWith("6:42: header \"x-a\" in 'set' is already named"),
+                  ::testing::StartsWith("6:67: header \"X-A\" in 'remove' is already named")));
 }
 
 TEST(HeaderRules, WrongTypes) {
@@ -152,8 +156,7 @@ TEST(HeaderRules, TooManyOrTooLongHeaders) {
   std::string big = "request_headers = { set = { \"X-A\" = \"";
   for (int i = 0; i < 64; ++i) big += "${request_id}";
   big += "\" } }";
-  EXPECT_THAT(errorsOf(withRoute(big)),
-              ElementsAre(::testing::HasSubstr("take up to 8199 bytes")));
+  EXPECT_THAT(errorsOf(withRoute(big)), ElementsAre(::testing::HasSubstr("take up to 8199 bytes")));
 }
 
 TEST(HeaderRules, Templates) {
@@ -167,11 +170,10 @@ TEST(HeaderRules, Templates) {
   auto variable = [&](HeaderVariable v) {
     pieces.push_back(std::string(kHeaderVariableNames[static_cast<size_t>(v)]));
   };
-  EXPECT_EQ(splitHeaderTemplate("a ${client_ip}-${request_id}$$x $y ${listener}", literal,
-                                variable),
-            "");
-  EXPECT_THAT(pieces, ElementsAre("'a '", "client_ip", "'-'", "request_id", "'$'", "'x $y '",
-                                  "listener"));
+  EXPECT_EQ(
+      splitHeaderTemplate("a ${client_ip}-${request_id}$$x $y ${listener}", literal, variable), "");
+  EXPECT_THAT(pieces,
+              ElementsAre("'a '", "client_ip", "'-'", "request_id", "'$'", "'x $y '", "listener"));
   EXPECT_EQ(headerTemplateProblem("${upstream}"), "");
   EXPECT_EQ(headerTemplateProblem("$"), "");
   EXPECT_NE(headerTemplateProblem("${}"), "");

@@ -50,9 +50,10 @@ Config everythingSet(const TempDir& dir) {
                 route("", "/static/", "app")};
   web.routes[0].rewrite_prefix = "/v1/";
   // Keys in the order the loader reads them back (a TOML table's keys, sorted).
-  web.routes[0].request_headers = {{{"X-Client", "${client_ip} via ${listener}"}, {"X-Env", "prod"}},
-                                   {{"Via", "greenlb $$1"}},
-                                   {"X-Debug", "x-forwarded-proto"}};
+  web.routes[0].request_headers = {
+      {{"X-Client", "${client_ip} via ${listener}"}, {"X-Env", "prod"}},
+      {{"Via", "greenlb $$1"}},
+      {"X-Debug", "x-forwarded-proto"}};
   web.routes[2].response_headers = {
       {{"Cache-Control", "no-store"}}, {{"X-Upstream", "${upstream}"}}, {"Server"}};
   c.listeners.push_back(web);

@@ -9,14 +9,12 @@
 #include <vector>
 
 #include "proxy/http/head_writer.h"
-#include "tests/unit/proxy/http/parse_helpers.h"
+#include "tests/unit/proxy/http/head_writer_helpers.h"
 
 namespace greenlb::proxy::http {
 namespace {
 
 using conf::HeaderVariable;
-using testing::parseRequest;
-using testing::parseResponse;
 
 RuleVars someVars() {
   RuleVars v;
@@ -67,15 +65,6 @@ TEST(HeaderRules, PathOffset) {
   EXPECT_EQ(pathOffset("*"), 1u);
 }
 
-std::string upstream(std::string_view request, const ForwardInfo& info) {
-  auto r = parseRequest(request);
-  EXPECT_EQ(r.status, ParseStatus::done) << request;
-  std::vector<char> buf(8192);
-  size_t n = writeUpstreamRequestHead(*r.head, info, buf);
-  EXPECT_GT(n, 0u);
-  return std::string(buf.data(), n);
-}
-
 TEST(HeaderRules, RequestSetAddRemoveAfterTheProxysOwnFields) {
   conf::HeaderRulesConfig c;
   c.set = {{"X-Env", "prod"}, {"X-Request-Id", "r-${request_id}"}};
@@ -89,9 +78,10 @@ TEST(HeaderRules, RequestSetAddRemoveAfterTheProxysOwnFields) {
   info.request_id = "rid-1";
   info.rules = &rules;
   info.vars = &vars;
-  EXPECT_EQ(upstream("GET /a HTTP/1.1\r\nHost: h\r\nx-env: dev\r\nX-ENV: test\r\nX-Debug: 1\r\n"
-                     "Accept: */*\r\nX-Request-Id: from-client\r\n\r\n",
-                     info),
+  EXPECT_EQ(testing::upstreamHead(
+                "GET /a HTTP/1.1\r\nHost: h\r\nx-env: dev\r\nX-ENV: test\r\nX-Debug: 1\r\n"
+                "Accept: */*\r\nX-Request-Id: from-client\r\n\r\n",
+                info),
             "GET /a HTTP/1.1\r\n"
             "Host: h\r\n"
             "Accept: */*\r\n"
@@ -106,10 +96,10 @@ TEST(HeaderRules, RequestSetAddRemoveAfterTheProxysOwnFields) {
 TEST(HeaderRules, PrefixRewriteKeepsTheQuery) {
   ForwardInfo info;
   info.rewrite = {5, "/"};  // "/api/" -> "/"
-  EXPECT_EQ(upstream("GET /api/users?id=1&x=/api/ HTTP/1.1\r\nHost: h\r\n\r\n", info),
+  EXPECT_EQ(testing::upstreamHead("GET /api/users?id=1&x=/api/ HTTP/1.1\r\nHost: h\r\n\r\n", info),
             "GET /users?id=1&x=/api/ HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: h\r\n\r\n");
   info.rewrite = {4, "/v2/internal"};  // "/api" -> "/v2/internal"
-  EXPECT_EQ(upstream("GET http://h/api/x HTTP/1.1\r\nHost: h\r\n\r\n", info),
+  EXPECT_EQ(testing::upstreamHead("GET http://h/api/x HTTP/1.1\r\nHost: h\r\n\r\n", info),
             "GET http://h/v2/internal/x HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: h\r\n\r\n");
 }
 
@@ -124,13 +114,9 @@ TEST(HeaderRules, ResponseRules) {
   info.request_id = "rid-1";
   info.rules = &rules;
   info.vars = &vars;
-  auto r = parseResponse("HTTP/1.1 200 OK\r\nServer: nginx\r\nCache-Control: max-age=9\r\n"
-                         "Content-Length: 2\r\n\r\n",
-                         false);
-  ASSERT_EQ(r.status, ParseStatus::done);
-  std::vector<char> buf(8192);
-  size_t n = writeClientResponseHead(*r.head, info, buf);
-  EXPECT_EQ(std::string(buf.data(), n),
+  EXPECT_EQ(testing::clientHead("HTTP/1.1 200 OK\r\nServer: nginx\r\nCache-Control: max-age=9\r\n"
+                                "Content-Length: 2\r\n\r\n",
+                                info),
             "HTTP/1.1 200 OK\r\n"
             "Content-Length: 2\r\n"
             "Cache-Control: no-store\r\n"
