@@ -169,43 +169,37 @@ def check_response(headers, upstream):
 SENT = {"X-Env": "dev", "X-Debug": "1", "X-Request-Id": "client-rid-1"}
 
 
-def test_http1_client_http1_upstream(env):
-    lb, port, _, h1, _ = env
-    status, headers, body = http_get(port, "/api/users?id=1&q=/api/", headers=SENT)
-    assert status == 200 and body == b"ok"
-    req = h1.requests()[-1]
-    assert req.target == b"/users?id=1&q=/api/"
-    check_request(fields(req.headers), "h1", "client-rid-1")
-    check_response(headers, "h1")
-
-
-def test_http2_client_http1_upstream(env):
-    lb, port, _, h1, _ = env
+def send(client, port, path, headers):
+    """(status, response headers, body) of one GET over HTTP/1.1 or HTTP/2."""
+    if client == "http1":
+        return http_get(port, path, headers=headers)
     with H2Client(port) as c:
-        sid = c.request("GET", "/api/a?x=1", headers=[(k.lower(), v) for k, v in SENT.items()])
-        status, headers, body, _ = c.response(sid)
+        sid = c.request("GET", path, headers=[(k.lower(), v) for k, v in headers.items()])
+        status, response_headers, body, _ = c.response(sid)
+    return status, response_headers, body
+
+
+@pytest.mark.parametrize("client", ["http1", "http2"])
+@pytest.mark.parametrize("upstream", ["h1", "h2"])
+def test_rules_and_rewrite_for_every_protocol_pair(env, client, upstream):
+    lb, port, _, h1, h2up = env
+    prefix = "/api/" if upstream == "h1" else "/grpcish/"
+    status, headers, body = send(client, port, prefix + "users?id=1&q=/api/", SENT)
     assert status == 200 and body == b"ok"
-    req = h1.requests()[-1]
-    assert req.target == b"/a?x=1"
-    check_request(fields(req.headers), "h1", "client-rid-1")
-    check_response(headers, "h1")
+    if upstream == "h1":
+        req = h1.requests()[-1]
+        target, f = req.target.decode(), fields(req.headers)
+    else:
+        f = fields(h2up.requests[-1])
+        target = f[":path"][0]
+    assert target == ("/" if upstream == "h1" else "/v2/") + "users?id=1&q=/api/"
+    check_request(f, upstream, "client-rid-1")
+    check_response(headers, upstream)
 
 
-def test_http1_client_http2_upstream(env):
+def test_generated_request_id_is_the_one_the_upstream_saw(env):
     lb, port, _, _, h2up = env
-    status, headers, body = http_get(port, "/grpcish/b?y=2", headers=SENT)
-    assert status == 200 and body == b"ok"
-    f = fields(h2up.requests[-1])
-    assert f[":path"] == ["/v2/b?y=2"]
-    check_request(f, "h2", "client-rid-1")
-    check_response(headers, "h2")
-
-
-def test_http2_client_http2_upstream_generated_request_id(env):
-    lb, port, _, _, h2up = env
-    with H2Client(port) as c:
-        sid = c.request("GET", "/grpcish/c", headers=[("x-env", "dev"), ("x-debug", "1")])
-        status, headers, body, _ = c.response(sid)
+    status, headers, body = send("http2", port, "/grpcish/c", {"X-Env": "dev", "X-Debug": "1"})
     assert status == 200 and body == b"ok"
     f = fields(h2up.requests[-1])
     assert f[":path"] == ["/v2/c"]
