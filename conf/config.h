@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace greenlb::conf {
@@ -111,11 +112,26 @@ struct RateLimitConfig {
   bool operator==(const RateLimitConfig&) const = default;
 };
 
+// A route's request_headers or response_headers (docs/proxying.md, "Header rules and
+// prefix rewrite"): names as written, values as templates ("${client_ip}",
+// conf/header_rules.h); in key order, as the file's tables hold them. A name is in at most
+// one of the three lists.
+struct HeaderRulesConfig {
+  std::vector<std::pair<std::string, std::string>> set;  // replaces every instance
+  std::vector<std::pair<std::string, std::string>> add;  // appended
+  std::vector<std::string> remove;                       // every instance dropped
+  bool empty() const { return set.empty() && add.empty() && remove.empty(); }
+  bool operator==(const HeaderRulesConfig&) const = default;
+};
+
 struct RouteConfig {
   std::string host;         // empty = any; exact or "*.example.com"
   std::string path_prefix;  // empty = any
   std::string upstream;
   std::optional<RateLimitConfig> rate_limit;
+  std::optional<std::string> rewrite_prefix;  // replaces path_prefix in the forwarded target
+  HeaderRulesConfig request_headers;
+  HeaderRulesConfig response_headers;
   bool operator==(const RouteConfig&) const = default;
 };
 

@@ -76,7 +76,8 @@ FieldValue fieldOf(const T& v) {
   } else if constexpr (std::is_enum_v<T>) {
     return std::string(toString(v));
   } else if constexpr (std::is_same_v<T, Duration> || std::is_same_v<T, std::string> ||
-                       std::is_same_v<T, std::vector<std::string>>) {
+                       std::is_same_v<T, std::vector<std::string>> ||
+                       std::is_same_v<T, HeaderFields>) {
     return v;
   } else if constexpr (std::is_same_v<T, Address>) {
     return v.str();
@@ -107,6 +108,14 @@ FieldValue getUnlessEmpty(const void* section) {
   const auto& text = as<typename MemberOf<decltype(M)>::Class>(section).*M;
   if (text.empty()) return std::monostate{};
   return text;
+}
+
+// A route's header rules: a section only when there are some.
+template <auto M>
+FieldValue getRules(const void* section) {
+  const HeaderRulesConfig& rules = as<RouteConfig>(section).*M;
+  if (rules.empty()) return Elements{};
+  return one(rules);
 }
 
 // --- rows ------------------------------------------------------------------------------
@@ -211,6 +220,24 @@ constexpr SchemaKey kKeys[] = {
     value("listener.route", "path_prefix", of(VT::url_path),
           getUnlessEmpty<&RouteConfig::path_prefix>),
     required(value("listener.route", "upstream", of(VT::text), get<&RouteConfig::upstream>)),
+    value("listener.route", "rewrite_prefix", of(VT::url_path), get<&RouteConfig::rewrite_prefix>),
+    section("listener.route", "request_headers", getRules<&RouteConfig::request_headers>),
+    section("listener.route", "response_headers", getRules<&RouteConfig::response_headers>),
+
+    value("listener.route.request_headers", "set", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::set>),
+    value("listener.route.request_headers", "add", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::add>),
+    value("listener.route.request_headers", "remove", of(VT::strings),
+          getUnlessEmpty<&HeaderRulesConfig::remove>),
+
+    value("listener.route.response_headers", "set", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::set>),
+    value("listener.route.response_headers", "add", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::add>),
+    value("listener.route.response_headers", "remove", of(VT::strings),
+          getUnlessEmpty<&HeaderRulesConfig::remove>),
+
     section("listener.route", "rate_limit", get<&RouteConfig::rate_limit>),
 
     GREENLB_RATE_LIMIT_ROWS("listener.route.rate_limit"),

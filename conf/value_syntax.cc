@@ -81,6 +81,7 @@ Parsed<std::string> parseCookieName(std::string_view text) {
   if (!isToken(text)) {
     return fail<std::string>("is not a cookie name (letters, digits and !#$%&'*+-.^_`|~ only)");
   }
+  if (text.size() > 64) return fail<std::string>("is longer than 64 characters");
   return Parsed<std::string>{std::string(text), {}};
 }
 

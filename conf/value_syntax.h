@@ -20,7 +20,8 @@ std::string formatHashKey(const HashConfig& hash);
 // regular expression; tests/unit/conf/units_test.cc holds it against the parser).
 inline constexpr std::string_view kHashKeyPattern = "^(client_ip|path|header:.+|cookie:.+)$";
 
-// A cookie's name (RFC 6265: an RFC 9110 token), as [upstream.sticky] cookie sets it.
+// A cookie's name (RFC 6265: an RFC 9110 token) of at most 64 characters, as
+// [upstream.sticky] cookie sets it.
 Parsed<std::string> parseCookieName(std::string_view text);
 
 // A rate limit's key: "client_ip" | "header:NAME" | "global" (header names lower-cased).

@@ -111,7 +111,15 @@ core::Status H1Downstream::writeHead(const http::ResponseHead& response,
   info.keep_alive = keep_alive_;
   info.client_is_http10 = client10;
   info.dechunk = dechunk_;
-  if (!scratch_) scratch_ = hub().buffers().get(http::kMaxResponseHeadBytes + http::kHeadRewriteSlack);
+  info.rules = response_rules_;
+  info.vars = rule_vars_;
+  info.set_cookie = sticky_cookie_;
+  if (!scratch_) {
+    size_t rules = response_rules_ == nullptr ? 0 : conf::kMaxHeaderRuleBytes;
+    size_t cookie = sticky_cookie_.empty() ? 0 : http::kMaxStickyCookieBytes;
+    scratch_ = hub().buffers().get(http::kMaxResponseHeadBytes + http::kHeadRewriteSlack + rules +
+                                   cookie);
+  }
   size_t n = http::writeClientResponseHead(response, info,
                                            std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) return core::Error{EMSGSIZE};

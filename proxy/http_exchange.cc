@@ -15,6 +15,7 @@
 #include "proxy/h2/upstream_session.h"
 #include "proxy/h1_downstream.h"
 #include "proxy/generation.h"
+#include "proxy/http/buffer_writer.h"
 #include "proxy/http/head_writer.h"
 #include "proxy/http/response_parser.h"
 #include "proxy/hub_context.h"
@@ -67,21 +68,30 @@ void HttpExchange::countClientError(ClientError reason) {
 
 void HttpExchange::run() {
   const conf::ListenerConfig& lc = *plan_.config;
-  Router::Match match = plan_.router.match(head_.host, head_.target);
+  Router::Match route = plan_.router.match(head_.host, head_.target);
   // The listener's limit counts every request, routed or not; a route's, those it takes.
   if (rateLimited(plan_.rate_limit) ||
-      (match.route >= 0 && rateLimited(plan_.route_limits[static_cast<size_t>(match.route)]))) {
+      (route.route >= 0 && rateLimited(plan_.route_limits[static_cast<size_t>(route.route)]))) {
     finish();
     return;
   }
-  int index = match.upstream;
-  if (index < 0) {
+  if (route.upstream < 0) {
     respondError(404, "no_route");
     finish();
     return;
   }
-  upstream_index_ = index;
-  upstream_ = gen_.upstreams[static_cast<size_t>(index)].get();
+  upstream_index_ = route.upstream;
+  upstream_ = gen_.upstreams[static_cast<size_t>(route.upstream)].get();
+  if (route.rules != nullptr) {
+    rules_ = route.rules;
+    using conf::HeaderVariable;
+    vars_[HeaderVariable::client_ip] =
+        std::string_view(client_ip_, down_.peer().ipText(client_ip_, sizeof client_ip_));
+    vars_[HeaderVariable::request_id] = requestId();
+    vars_[HeaderVariable::listener] = lc.name;
+    vars_[HeaderVariable::upstream] = upstream_->name();
+    if (!rules_->response.empty()) down_.setResponseRules(&rules_->response, &vars_);
+  }
   if (head_.body == http::BodyKind::content_length && lc.limits.max_body_bytes != 0 &&
       head_.content_length > lc.limits.max_body_bytes) {
     countClientError(ClientError::too_large);
@@ -208,6 +218,7 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
     }
     attempts_->reportSuccess();
     ep.metrics().requests.add(hub_, response_.status);
+    stickToEndpoint(up, ep);
     tunnel();
     return Attempt::done;
   }
@@ -222,8 +233,29 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
     upstream_conn_.reset();  // not worth draining its body
     return Attempt::retry;
   }
+  stickToEndpoint(up, ep);
   relayResponse(up);
   return Attempt::done;
+}
+
+void HttpExchange::stickToEndpoint(const balancer::Upstream& up, const balancer::Endpoint& ep) {
+  const auto& sticky = up.config().sticky;
+  if (!sticky || attempts_->pickContext().sticky == ep.stickyId()) return;
+  // Set-Cookie: NAME=ID; Path=/; HttpOnly[; Secure][; Max-Age=N] (docs/balancing.md,
+  // "Sticky sessions"). The name is at most 64 bytes (conf), so this always fits.
+  http::BufferWriter w(std::span<char>(sticky_cookie_, sizeof sticky_cookie_));
+  char id[balancer::kStickyIdLength];
+  w.put(sticky->cookie);
+  w.put("=");
+  w.put(balancer::formatStickyId(ep.stickyId(), id));
+  w.put("; Path=/; HttpOnly");
+  if (down_.tls()) w.put("; Secure");
+  if (sticky->max_age.count() > 0) {
+    w.put("; Max-Age=");
+    w.putDecimal(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(sticky->max_age).count()));
+  }
+  down_.setStickyCookie(std::string_view(sticky_cookie_, w.finish()));
 }
 
 HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
@@ -237,6 +269,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
   fi.default_host = attempts_->endpoint()->name();
+  applyRequestRules(fi);
   std::span<char> buf = scratch();
   size_t n = http::writeUpstreamRequestHead(head_, fi, buf);
   if (n == 0) {
@@ -267,10 +300,24 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   return streamRequestBody(up, with_head.size());
 }
 
+template <class Info>
+void HttpExchange::applyRequestRules(Info& fi) const {
+  if (rules_ == nullptr) return;
+  if (!rules_->request.empty()) {
+    fi.rules = &rules_->request;
+    fi.vars = &vars_;
+  }
+  fi.rewrite = rules_->rewrite;
+}
+
 std::span<char> HttpExchange::scratch() {
   if (!scratch_) {
+    // A route's rules write at most kMaxHeaderRuleBytes more, and its rewrite at most its
+    // rewrite_prefix more (conf/header_rules.h).
+    size_t rules =
+        rules_ == nullptr ? 0 : conf::kMaxHeaderRuleBytes + rules_->rewrite_prefix.size();
     scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
-                                         http::kHeadRewriteSlack);
+                                         http::kHeadRewriteSlack + rules);
   }
   return {scratch_.data(), scratch_.size()};
 }
@@ -287,7 +334,8 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   fi.request_id = requestId();
   fi.scheme = gen_.upstream_tls[static_cast<size_t>(upstream_index_)] ? "https" : "http";
   fi.default_authority = attempts_->endpoint()->name();
-  nghttp2_nv fields[http::kMaxHeaders + 12];
+  applyRequestRules(fi);
+  nghttp2_nv fields[http::kMaxHeaders + 12 + conf::kMaxHeaderRuleFields];
   size_t n = h2RequestFields(head_, fi, scratch(), fields);
   if (n == 0) {
     h2_.reset();
@@ -367,6 +415,7 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   }
   status_ = response_.status;
   if (grpc_) grpc_status_ = grpcStatusOf(response_.fields());  // a trailers-only answer
+  stickToEndpoint(up, ep);
   bool client_gone = !down_.sendResponseHead(response_, requestId()).ok();
   PayloadResult r;
   if (!client_gone) {

@@ -242,11 +242,12 @@ std::span<const http::Header> H2Stream::trailers() const {
 }
 
 bool H2Stream::submitHeaders(int status, std::span<const http::Header> fields,
-                             std::string_view request_id, bool with_body) {
-  // nghttp2 copies the fields when they are submitted: the lowercased names need only
-  // live through this call.
-  thread_local char lower[http::kMaxResponseHeadBytes];
-  nghttp2_nv nva[http::kMaxHeaders + 8];
+                             std::string_view request_id, bool with_body,
+                             const http::HeaderRules* rules) {
+  // nghttp2 copies the fields when they are submitted: the lowercased names (and the
+  // values rules expand) need only live through this call.
+  thread_local char lower[http::kMaxResponseHeadBytes + conf::kMaxHeaderRuleBytes];
+  nghttp2_nv nva[http::kMaxHeaders + 9 + conf::kMaxHeaderRuleFields];
   size_t count = 0;
   char status_text[4] = {static_cast<char>('0' + status / 100 % 10),
                          static_cast<char>('0' + status / 10 % 10),
@@ -255,13 +256,30 @@ bool H2Stream::submitHeaders(int status, std::span<const http::Header> fields,
   size_t at = 0;
   for (const http::Header& h : fields) {
     if (connectionSpecific(h.name) || namedByConnection(fields, h.name)) continue;
+    if (rules != nullptr && rules->drops(h.name)) continue;
     if (at + h.name.size() > sizeof lower || count + 2 >= std::size(nva)) return false;
     for (size_t i = 0; i < h.name.size(); ++i) lower[at + i] = http::toLowerAscii(h.name[i]);
     nva[count++] = nv(std::string_view(lower + at, h.name.size()), h.value);
     at += h.name.size();
     sent_ += h.name.size() + h.value.size() + 2;
   }
-  if (!request_id.empty()) nva[count++] = nv("x-request-id", request_id);
+  if (!request_id.empty() && (rules == nullptr || !rules->drops(http::HeaderId::x_request_id))) {
+    nva[count++] = nv("x-request-id", request_id);
+  }
+  if (!sticky_cookie_.empty()) nva[count++] = nv("set-cookie", sticky_cookie_);
+  if (rules != nullptr) {
+    for (size_t i = 0; i < rules->fieldCount(); ++i) {
+      http::HeaderRules::Field f = rules->field(i);
+      if (at + rules->valueSize(f, *rule_vars_) > sizeof lower) return false;
+      size_t start = at;
+      rules->expand(f, *rule_vars_, [&](std::string_view piece) {
+        if (piece.empty()) return;  // a variable with no value has no buffer
+        std::memcpy(lower + at, piece.data(), piece.size());
+        at += piece.size();
+      });
+      nva[count++] = nv(f.lower, std::string_view(lower + start, at - start));
+    }
+  }
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
   provider.read_callback = readCallback;
@@ -278,7 +296,7 @@ core::Status H2Stream::sendResponseHead(const http::ResponseHead& head,
   response_started_ = true;
   bool with_body = head.body != http::BodyKind::none &&
                    !(head.body == http::BodyKind::content_length && head.content_length == 0);
-  if (!submitHeaders(head.status, head.fields(), request_id, with_body)) {
+  if (!submitHeaders(head.status, head.fields(), request_id, with_body, response_rules_)) {
     return core::Error{EMSGSIZE};
   }
   if (!with_body) body_ended_ = true;

@@ -70,6 +70,8 @@ def value_schema(row, rows):
             entry = {"oneOf": [{"$ref": "#/definitions/address"}, entry]}
         out["items"] = entry
         return out
+    if kind == "header_fields":
+        return {"type": "object", "additionalProperties": {"type": "string"}}
     sys.exit(f"config_schema.py: no JSON schema for value type {kind!r} ({path}): add one")
 
 

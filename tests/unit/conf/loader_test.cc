@@ -236,7 +236,7 @@ resolve_every = "10s"
   EXPECT_EQ(web.tls->min_version, TlsVersion::v1_3);
   EXPECT_EQ(web.tls->alpn, (std::vector<std::string>{"http/1.1", "http/1.0"}));
   EXPECT_EQ(web.tls->ciphers, "ECDHE+AESGCM");
-  EXPECT_EQ(web.routes.at(0), (RouteConfig{"api.example.com", "/api/", "api"}));
+  EXPECT_EQ(web.routes.at(0), (RouteConfig{"api.example.com", "/api/", "api", {}, {}, {}, {}}));
   EXPECT_EQ(config->listeners[1].protocol, Protocol::tcp);
   EXPECT_EQ(config->listeners[1].listen, (Address{"::", 5432, true}));
 

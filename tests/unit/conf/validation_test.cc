@@ -652,8 +652,8 @@ endpoints = ["127.0.0.1:9001"]
   ASSERT_TRUE(config);
   const auto& routes = config->listeners[0].routes;
   ASSERT_EQ(routes.size(), 2u);
-  EXPECT_EQ(routes[0], (RouteConfig{"api.example.com", "", "app"}));
-  EXPECT_EQ(routes[1], (RouteConfig{"*.example.com", "/v1/", "app"}));
+  EXPECT_EQ(routes[0], (RouteConfig{"api.example.com", "", "app", {}, {}, {}, {}}));
+  EXPECT_EQ(routes[1], (RouteConfig{"*.example.com", "/v1/", "app", {}, {}, {}, {}}));
 }
 
 TEST(Validation, SingleTableWhereAnArrayOfTablesBelongs) {
@@ -762,7 +762,7 @@ endpoints = ["127.0.0.1:9001"]
                           "6:11: 'burst' must be between 1 and 100000000, got 0",
                           "7:9: 'key': rate limit key \"cookie:sid\" is not a rate limit key "
                           "(expected \"client_ip\", \"header:NAME\" or \"global\")",
-                          "14:11: 'key': rate limit key \"header:\" needs a valid header name "
+                          "13:11: 'key': rate limit key \"header:\" needs a valid header name "
                           "after the colon"));
 }
 
