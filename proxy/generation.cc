@@ -107,7 +107,7 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
   }
   for (const auto& lc : config->listeners) {
     auto index = [&](const std::string& name) { return gen->findUpstream(name); };
-    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), nullptr, {}};
+    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), nullptr, {}, {}, {}};
     if (auto found = tls.listeners.find(lc.name); found != tls.listeners.end()) {
       plan.tls = found->second;
       plan.metrics->clearCertificates();
