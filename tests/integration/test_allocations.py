@@ -68,12 +68,35 @@ HEADER_RULES = """
 """
 
 
-@pytest.mark.parametrize("listener_extra", ["", HEADER_RULES], ids=["plain", "header_rules"])
-def test_zero_allocations_per_keep_alive_request(tmp_path, listener_extra):
+# Gateway features on every request (docs/rate-limits.md, docs/balancing.md "Sticky
+# sessions"): a listener rate limit per client address and a route's per header, never
+# hit, and a sticky cookie set on the first response of each connection.
+GATEWAY = """
+  [listener.rate_limit]
+  requests_per_second = 1000000
+  [[listener.route]]
+  path_prefix = "/"
+  upstream = "app"
+    [listener.route.rate_limit]
+    requests_per_second = 1000000
+    key = "header:X-Tenant"
+"""
+STICKY = """
+  [upstream.sticky]
+  cookie = "GLB"
+  max_age = "1h"
+"""
+
+
+@pytest.mark.parametrize("listener_extra, upstream_extra",
+                         [("", ""), (HEADER_RULES, ""), (GATEWAY, STICKY)],
+                         ids=["plain", "header_rules", "rate_limits_and_sticky"])
+def test_zero_allocations_per_keep_alive_request(tmp_path, listener_extra, upstream_extra):
     counter = tmp_path / "allocations"
     with Upstream("a") as a, Upstream("b") as b:
         text, port, _ = basic_config([a.address, b.address], workers=1,
-                                     listener_extra=listener_extra)
+                                     listener_extra=listener_extra,
+                                     upstream_extra=upstream_extra)
         env = {"LD_PRELOAD": COUNTER_LIB, "MALLOC_COUNTER_FILE": str(counter)}
         with Greenlb(text, env=env) as lb:
             conns = [RawHttpConnection(port) for _ in range(4)]
