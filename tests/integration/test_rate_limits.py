@@ -87,8 +87,15 @@ def test_a_routes_limit_by_header_over_http1_and_http2():
                 sid = h2.request("GET", "/login", headers=[("x-api-key", "alice")])
                 status, headers, body, _ = h2.response(sid)
                 assert status == 429 and int(headers["retry-after"]) >= 1, headers
-            lb.wait_requests_finished(22)
-            assert lb.metric("greenlb_rate_limited_total", listener="web", route="0") == 4
+                # A gRPC call over the rate: trailers-only, RESOURCE_EXHAUSTED.
+                sid = h2.request("POST", "/login", body=b"\x00\x00\x00\x00\x00",
+                                 headers=[("x-api-key", "alice"),
+                                          ("content-type", "application/grpc"),
+                                          ("te", "trailers")])
+                status, headers, body, _ = h2.response(sid)
+                assert (status, headers.get("grpc-status")) == (200, "8"), headers
+            lb.wait_requests_finished(23)
+            assert lb.metric("greenlb_rate_limited_total", listener="web", route="0") == 5
             assert lb.metric("greenlb_rate_limited_total", listener="web", route="*") == 0
 
 
