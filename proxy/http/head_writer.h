@@ -53,7 +53,7 @@ struct ResponseInfo {
   const RuleVars* vars = nullptr;
   // A sticky session's cookie (the whole Set-Cookie value), written after X-Request-Id;
   // empty = none. At most kMaxStickyCookieBytes.
-  std::string_view set_cookie;
+  std::string_view set_cookie{};
 };
 inline constexpr size_t kMaxStickyCookieBytes = 256;
 
