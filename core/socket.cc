@@ -261,18 +261,19 @@ Status Stream::connectTo(const SocketAddress& to) {
   return {};
 }
 
-Result<size_t> Stream::tryRead(void* buf, size_t len) {
+Result<size_t> Stream::receive(void* buf, size_t len, bool peek) {
   if (fd_ < 0) return Error{EBADF};
   // Drained and no edge since: the recv could only say EAGAIN. A registered socket hears
   // every later arrival; an unregistered one registers in the wait that follows, which
   // reports what arrived meanwhile. A FIN seen with the last data is still to be read.
   if (!read_ready_ && !peer_closed_) return Error{EAGAIN};
   for (;;) {
-    ssize_t n = ::recv(fd_, buf, len, 0);
+    ssize_t n = ::recv(fd_, buf, len, peek ? MSG_PEEK | MSG_DONTWAIT : 0);
     if (n > 0) {
       // A stream read returns less than asked only when the receive queue ran dry (it
-      // looks at the backlog too), and whatever arrives later raises a new edge.
-      if (static_cast<size_t>(n) < len) read_ready_ = false;
+      // looks at the backlog too), and whatever arrives later raises a new edge. A peek
+      // leaves what it saw queued: the flag stays.
+      if (!peek && static_cast<size_t>(n) < len) read_ready_ = false;
       return static_cast<size_t>(n);
     }
     if (n == 0) {
@@ -284,6 +285,10 @@ Result<size_t> Stream::tryRead(void* buf, size_t len) {
     return lastError();
   }
 }
+
+Result<size_t> Stream::tryRead(void* buf, size_t len) { return receive(buf, len, false); }
+
+Result<size_t> Stream::tryPeek(void* buf, size_t len) { return receive(buf, len, true); }
 
 bool Socket::probeQuiet() {
   if (peer_closed_) return false;
@@ -394,6 +399,15 @@ Result<SocketAddress> Stream::peerAddress() const {
   SocketAddress a;
   a.length = sizeof a.storage;
   if (getpeername(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
+    return lastError();
+  }
+  return a;
+}
+
+Result<SocketAddress> Stream::localAddress() const {
+  SocketAddress a;
+  a.length = sizeof a.storage;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
     return lastError();
   }
   return a;
