@@ -121,6 +121,7 @@ bool HttpExchange::checkBodyInHand() {
 void HttpExchange::forward(balancer::Upstream& up) {
   const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
   attempts_.emplace(down_.hub(), up, tls);
+  attempts_->proxyFor(down_.peer(), down_.socket());
   up.computeHashKey(httpRequestView(down_.peer(), head_), attempts_->pickContext());
   while (attempts_->next() != nullptr) {
     if (attempt(up) != Attempt::retry) return;

@@ -30,6 +30,9 @@ void serveTcp(ClientConnection& client) {
   // least_conn from its connect to its end; connect failures are retried under retry.on,
   // the retry budget and the backoff.
   UpstreamAttempts attempts(hub, up, owner->upstream_tls[static_cast<size_t>(index)].get());
+  // send_proxy_protocol: one header per client connection, since each has its own
+  // upstream connection.
+  attempts.proxyFor(client.peer(), &client.stream());
   std::unique_ptr<UpstreamConnection> conn;
   while (attempts.next() != nullptr) {
     conn = attempts.openConnection(/*allow_pooled=*/false);
