@@ -205,7 +205,8 @@ struct UpstreamConfig {
   bool panic = true;
   Balance balance = Balance::round_robin;
   UpstreamProtocol protocol = UpstreamProtocol::http1;
-  ProxyProtocol send_proxy_protocol = ProxyProtocol::off;  // off, v1 or v2: first on each connection
+  // off, v1 or v2: a PROXY header first on each new connection (docs/proxy-protocol.md)
+  ProxyProtocol send_proxy_protocol = ProxyProtocol::off;
   std::vector<EndpointConfig> endpoints;
   std::optional<Address> dns;  // discovery instead of endpoints
   Duration resolve_every = 5s;

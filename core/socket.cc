@@ -286,9 +286,13 @@ Result<size_t> Stream::receive(void* buf, size_t len, bool peek) {
   }
 }
 
-Result<size_t> Stream::tryRead(void* buf, size_t len) { return receive(buf, len, false); }
+Result<size_t> Stream::tryRead(void* buf, size_t len) {
+  return receive(buf, len, false);
+}
 
-Result<size_t> Stream::tryPeek(void* buf, size_t len) { return receive(buf, len, true); }
+Result<size_t> Stream::tryPeek(void* buf, size_t len) {
+  return receive(buf, len, true);
+}
 
 bool Socket::probeQuiet() {
   if (peer_closed_) return false;

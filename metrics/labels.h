@@ -32,8 +32,8 @@ inline constexpr size_t kGrpcStatusCount = 17;
 
 // Label values, in enum order.
 inline constexpr std::string_view kClientErrorNames[] = {
-    "bad_request", "header_timeout", "too_large", "reset", "http2_protocol", "http2_flood",
-    "proxy_protocol"};
+    "bad_request",    "header_timeout", "too_large",     "reset",
+    "http2_protocol", "http2_flood",    "proxy_protocol"};
 inline constexpr std::string_view kTimeoutKindNames[] = {"connect", "response", "idle"};
 inline constexpr std::string_view kUnavailableNames[] = {"no_healthy", "limits", "draining"};
 inline constexpr std::string_view kCheckResultNames[] = {"success", "failure"};

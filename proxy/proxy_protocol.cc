@@ -196,8 +196,8 @@ size_t writeV1(const core::SocketAddress* src, const core::SocketAddress* dst,
     sport = ntohs(sport);
     dport = ntohs(dport);
   }
-  int n = std::snprintf(out.data(), out.size(), "PROXY %s %s %s %u %u\r\n", v4 ? "TCP4" : "TCP6",
-                        s, d, unsigned{sport}, unsigned{dport});
+  int n = std::snprintf(out.data(), out.size(), "PROXY %s %s %s %u %u\r\n", v4 ? "TCP4" : "TCP6", s,
+                        d, unsigned{sport}, unsigned{dport});
   return n > 0 && static_cast<size_t>(n) < out.size() ? static_cast<size_t>(n) : 0;
 }
 

@@ -538,6 +538,31 @@ def test_tls_listener_reads_the_header_before_the_client_hello(cert):
             assert client_errors(lb, "proxy_protocol") == 0
 
 
+def test_send_proxy_protocol_comes_before_upstream_tls(cert):
+    # HAProxy's `bind ... accept-proxy ssl`: the header, then the TLS handshake, as
+    # HAProxy's own send-proxy does in front of a TLS server.
+    ca, (crt, key) = cert
+    with tempfile.TemporaryDirectory() as d:
+        pem = pathlib.Path(d) / "a.pem"
+        pem.write_text(pathlib.Path(crt).read_text() + pathlib.Path(key).read_text())
+        port = free_port()
+        ha = HAProxy(HAPROXY_DEFAULTS + f"""
+frontend fe
+  mode http
+  bind 127.0.0.1:{port} accept-proxy ssl crt {pem}
+  http-request return status 200 content-type text/plain lf-string "src=%[src] tls=%[ssl_fc]"
+""", [("127.0.0.1", port)])
+        with ha:
+            config, lb_port = lb_config(
+                'proxy_protocol = "v2"', [f"127.0.0.1:{port}"],
+                f'send_proxy_protocol = "v2"\n[upstream.tls]\nca = "{ca.cert}"\nsni = "a.test"')
+            with Greenlb(config), connect("127.0.0.1", lb_port) as s:
+                s.sendall(v2_header("198.51.100.20"))
+                status, _, body = get(s, "/")
+                assert status == 200
+                assert body == b"src=198.51.100.20 tls=1"
+
+
 def test_h2c_after_the_header():
     import h2.config
     import h2.connection

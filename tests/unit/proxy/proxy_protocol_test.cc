@@ -2,8 +2,9 @@
 // (proxy/proxy_header_reader.h): v1 and v2, TCP4, TCP6, LOCAL, UNKNOWN, truncated,
 // oversized and garbage headers, headers split across reads, and the bytes after a header
 // left unread for the protocol that follows.
-#include <gtest/gtest.h>
+#include "proxy/proxy_protocol.h"
 
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,7 +15,6 @@
 #include "core/socket.h"
 #include "core/timeout.h"
 #include "proxy/proxy_header_reader.h"
-#include "proxy/proxy_protocol.h"
 #include "tests/unit/core/run_main.h"
 
 namespace greenlb::proxy {
@@ -88,19 +88,19 @@ TEST(ProxyV1, EveryPrefixNeedsMore) {
 
 TEST(ProxyV1, Malformed) {
   for (std::string_view bad : {
-           "PROXY TCP4 10.0.0.1 10.0.0.2 1 2\n",           // LF without CR
-           "PROXY TCP4 10.0.0.1 10.0.0.2 1 2\rX",          // CR without LF
-           "PROXY TCP4 ::1 10.0.0.2 1 2\r\n",              // family mismatch
-           "PROXY TCP6 10.0.0.1 10.0.0.2 1 2\r\n",         // family mismatch
-           "PROXY TCP4 10.0.0.1 10.0.0.2 1 65536\r\n",     // port out of range
-           "PROXY TCP4 10.0.0.1 10.0.0.2 1 2 3\r\n",       // a field too many
-           "PROXY TCP4 10.0.0.1 10.0.0.2 1\r\n",           // a field too few
-           "PROXY TCP4 10.0.0.1  10.0.0.2 1 2\r\n",        // double space
-           "PROXY TCP4 10.0.0.300 10.0.0.2 1 2\r\n",       // not an address
-           "PROXY UDP4 10.0.0.1 10.0.0.2 1 2\r\n",         // not a protocol
-           "PROXY TCP4 10.0.0.1 10.0.0.2 -1 2\r\n",        // not a port
-           "PROXY\r\n",                                    // nothing
-           "PROXX TCP4",                                   // not the prefix
+           "PROXY TCP4 10.0.0.1 10.0.0.2 1 2\n",        // LF without CR
+           "PROXY TCP4 10.0.0.1 10.0.0.2 1 2\rX",       // CR without LF
+           "PROXY TCP4 ::1 10.0.0.2 1 2\r\n",           // family mismatch
+           "PROXY TCP6 10.0.0.1 10.0.0.2 1 2\r\n",      // family mismatch
+           "PROXY TCP4 10.0.0.1 10.0.0.2 1 65536\r\n",  // port out of range
+           "PROXY TCP4 10.0.0.1 10.0.0.2 1 2 3\r\n",    // a field too many
+           "PROXY TCP4 10.0.0.1 10.0.0.2 1\r\n",        // a field too few
+           "PROXY TCP4 10.0.0.1  10.0.0.2 1 2\r\n",     // double space
+           "PROXY TCP4 10.0.0.300 10.0.0.2 1 2\r\n",    // not an address
+           "PROXY UDP4 10.0.0.1 10.0.0.2 1 2\r\n",      // not a protocol
+           "PROXY TCP4 10.0.0.1 10.0.0.2 -1 2\r\n",     // not a port
+           "PROXY\r\n",                                 // nothing
+           "PROXX TCP4",                                // not the prefix
        }) {
     ProxyHeader h;
     EXPECT_EQ(parse(bad, &h).status, S::error) << bad;
@@ -196,8 +196,7 @@ TEST(ProxyV2, UnixAndUnspecKeepTheRealPeer) {
 }
 
 TEST(ProxyV2, Truncated) {
-  std::string header =
-      v2(0x21, 0x11, bytes({127, 0, 0, 1, 127, 0, 0, 2, 0x00, 0x01, 0x00, 0x02}));
+  std::string header = v2(0x21, 0x11, bytes({127, 0, 0, 1, 127, 0, 0, 2, 0x00, 0x01, 0x00, 0x02}));
   for (size_t n = 1; n < header.size(); ++n) {
     ProxyHeader h;
     EXPECT_EQ(parse(header.substr(0, n), &h).status, S::need_more) << n;
@@ -207,12 +206,12 @@ TEST(ProxyV2, Truncated) {
 TEST(ProxyV2, Malformed) {
   ProxyHeader h;
   std::string addrs(12, '\x01');
-  EXPECT_EQ(parse(v2(0x11, 0x11, addrs), &h).status, S::error);   // version 1 in v2 form
-  EXPECT_EQ(parse(v2(0x22, 0x11, addrs), &h).status, S::error);   // unknown command
-  EXPECT_EQ(parse(v2(0x21, 0x41, addrs), &h).status, S::error);   // unknown family
-  EXPECT_EQ(parse(v2(0x21, 0x13, addrs), &h).status, S::error);   // unknown transport
+  EXPECT_EQ(parse(v2(0x11, 0x11, addrs), &h).status, S::error);    // version 1 in v2 form
+  EXPECT_EQ(parse(v2(0x22, 0x11, addrs), &h).status, S::error);    // unknown command
+  EXPECT_EQ(parse(v2(0x21, 0x41, addrs), &h).status, S::error);    // unknown family
+  EXPECT_EQ(parse(v2(0x21, 0x13, addrs), &h).status, S::error);    // unknown transport
   EXPECT_EQ(parse(v2(0x21, 0x11, "short"), &h).status, S::error);  // block < addresses
-  EXPECT_EQ(parse(v2(0x21, 0x21, addrs), &h).status, S::error);   // 12 bytes for IPv6
+  EXPECT_EQ(parse(v2(0x21, 0x21, addrs), &h).status, S::error);    // 12 bytes for IPv6
   std::string sig = kSig;
   sig[11] = 'X';
   EXPECT_EQ(parse(sig, &h).status, S::error);
@@ -279,7 +278,9 @@ struct Pair {
   ~Pair() {
     if (theirs >= 0) ::close(theirs);
   }
-  void send(std::string_view s) const { ASSERT_EQ(::write(theirs, s.data(), s.size()), ssize_t(s.size())); }
+  void send(std::string_view s) const {
+    ASSERT_EQ(::write(theirs, s.data(), s.size()), ssize_t(s.size()));
+  }
   std::string rest() {
     std::string out;
     char buf[512];
@@ -290,6 +291,13 @@ struct Pair {
     }
   }
 };
+
+// readProxyHeader within `limit`, as a connection reads it within client_header.
+ProxyRead readWithin(core::Stream& s, ProxyProtocol accept, ProxyHeader* h,
+                     core::Duration limit = std::chrono::seconds(5)) {
+  core::Timeout t(limit);
+  return readProxyHeader(s, accept, h);
+}
 
 TEST(ProxyReader, ConsumesExactlyTheHeaderSplitAcrossReads) {
   core::testing::runMain([] {
@@ -308,11 +316,7 @@ TEST(ProxyReader, ConsumesExactlyTheHeaderSplitAcrossReads) {
         p.send("GET / HTTP/1.1\r\n\r\n");
       });
       ProxyHeader h;
-      ProxyRead r;
-      {
-        core::Timeout t(std::chrono::seconds(5));
-        r = readProxyHeader(p.ours, ProxyProtocol::any, &h);
-      }
+      ProxyRead r = readWithin(p.ours, ProxyProtocol::any, &h);
       (void)writer.join();
       ASSERT_EQ(r.outcome, ProxyReadOutcome::ok);
       EXPECT_EQ(h.source, src);
@@ -334,11 +338,7 @@ TEST(ProxyReader, SkipsTlvsArrivingLater) {
       p.send("\x16\x03\x01");
     });
     ProxyHeader h;
-    ProxyRead r;
-    {
-      core::Timeout t(std::chrono::seconds(5));
-      r = readProxyHeader(p.ours, ProxyProtocol::v2, &h);
-    }
+    ProxyRead r = readWithin(p.ours, ProxyProtocol::v2, &h);
     (void)writer.join();
     ASSERT_EQ(r.outcome, ProxyReadOutcome::ok);
     EXPECT_EQ(h.source.str(), "10.0.0.1:1");
@@ -347,45 +347,37 @@ TEST(ProxyReader, SkipsTlvsArrivingLater) {
 }
 
 TEST(ProxyReader, GarbageMissingTruncatedAndSilent) {
+  using std::chrono::milliseconds;
   core::testing::runMain([] {
+    ProxyHeader h;
     {
       Pair p;
       p.send("GET / HTTP/1.1\r\n\r\n");
-      ProxyHeader h;
-      core::Timeout t(std::chrono::seconds(5));
-      EXPECT_EQ(readProxyHeader(p.ours, ProxyProtocol::any, &h).outcome, ProxyReadOutcome::invalid);
+      EXPECT_EQ(readWithin(p.ours, ProxyProtocol::any, &h).outcome, ProxyReadOutcome::invalid);
     }
     {
       Pair p;  // cut short, then closed
       p.send("PROXY TCP4 10.0.0.1");
       ::shutdown(p.theirs, SHUT_WR);
-      ProxyHeader h;
-      core::Timeout t(std::chrono::seconds(5));
-      EXPECT_EQ(readProxyHeader(p.ours, ProxyProtocol::v1, &h).outcome, ProxyReadOutcome::invalid);
+      EXPECT_EQ(readWithin(p.ours, ProxyProtocol::v1, &h).outcome, ProxyReadOutcome::invalid);
     }
     {
       Pair p;  // cut short, then silent until the deadline
       p.send("PROXY TCP4 10.0.0.1");
-      ProxyHeader h;
-      core::Timeout t(std::chrono::milliseconds(50));
-      ProxyRead r = readProxyHeader(p.ours, ProxyProtocol::v1, &h);
+      ProxyRead r = readWithin(p.ours, ProxyProtocol::v1, &h, milliseconds(50));
       EXPECT_EQ(r.outcome, ProxyReadOutcome::invalid);
       EXPECT_TRUE(r.timed_out);
     }
     {
       Pair p;  // not a word
-      ProxyHeader h;
-      core::Timeout t(std::chrono::milliseconds(50));
-      ProxyRead r = readProxyHeader(p.ours, ProxyProtocol::v1, &h);
+      ProxyRead r = readWithin(p.ours, ProxyProtocol::v1, &h, milliseconds(50));
       EXPECT_EQ(r.outcome, ProxyReadOutcome::silent);
       EXPECT_TRUE(r.timed_out);
     }
     {
       Pair p;  // closed without a word
       ::shutdown(p.theirs, SHUT_WR);
-      ProxyHeader h;
-      core::Timeout t(std::chrono::seconds(5));
-      ProxyRead r = readProxyHeader(p.ours, ProxyProtocol::v1, &h);
+      ProxyRead r = readWithin(p.ours, ProxyProtocol::v1, &h);
       EXPECT_EQ(r.outcome, ProxyReadOutcome::silent);
       EXPECT_FALSE(r.timed_out);
     }
