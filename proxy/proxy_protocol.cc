@@ -84,7 +84,11 @@ ProxyParse parseV1(std::string_view in, ProxyHeader* out) {
     return window.size() < kProxyV1MaxLength ? ProxyParse{} : error;
   }
   if (cr + 1 >= window.size()) return cr + 1 < kProxyV1MaxLength ? ProxyParse{} : error;
-  if (window[cr + 1] != '\n') return error;
+  // A LF before the CR is refused here as it is while the line is incomplete (above), so
+  // that a line is never refused on a prefix and accepted whole (UNKNOWN ignores fields).
+  if (window[cr + 1] != '\n' || window.substr(0, cr).find('\n') != std::string_view::npos) {
+    return error;
+  }
   std::string_view line = window.substr(kV1Prefix.size(), cr - kV1Prefix.size());
   const ProxyParse done{ProxyParseStatus::done, cr + 2};
   std::string_view proto = field(line);

@@ -100,6 +100,7 @@ TEST(ProxyV1, Malformed) {
            "PROXY UDP4 10.0.0.1 10.0.0.2 1 2\r\n",      // not a protocol
            "PROXY TCP4 10.0.0.1 10.0.0.2 -1 2\r\n",     // not a port
            "PROXY\r\n",                                 // nothing
+           "PROXY UNKNOWN\nX\r\n",                      // a LF inside, even in ignored fields
            "PROXX TCP4",                                // not the prefix
        }) {
     ProxyHeader h;
