@@ -16,6 +16,14 @@ namespace {
 
 event* asEvent(detail::EventStorage& s) { return reinterpret_cast<event*>(s.bytes); }
 
+// A socket's own address (getsockname) or its peer's (getpeername).
+Result<SocketAddress> addressOf(int fd, int (*name)(int, sockaddr*, socklen_t*)) {
+  SocketAddress a;
+  a.length = sizeof a.storage;
+  if (name(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) return lastError();
+  return a;
+}
+
 }  // namespace
 
 // ---- SocketAddress ----
@@ -400,21 +408,11 @@ Status Stream::shutdownWrite() {
 }
 
 Result<SocketAddress> Stream::peerAddress() const {
-  SocketAddress a;
-  a.length = sizeof a.storage;
-  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
-    return lastError();
-  }
-  return a;
+  return addressOf(fd_, getpeername);
 }
 
 Result<SocketAddress> Stream::localAddress() const {
-  SocketAddress a;
-  a.length = sizeof a.storage;
-  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
-    return lastError();
-  }
-  return a;
+  return addressOf(fd_, getsockname);
 }
 
 void Stream::setNoDelay(bool on) {
@@ -473,12 +471,7 @@ Result<Stream> Listener::accept(SocketAddress* peer) {
 }
 
 Result<SocketAddress> Listener::localAddress() const {
-  SocketAddress a;
-  a.length = sizeof a.storage;
-  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
-    return lastError();
-  }
-  return a;
+  return addressOf(fd_, getsockname);
 }
 
 }  // namespace greenlb::core

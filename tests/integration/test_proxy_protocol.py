@@ -506,6 +506,35 @@ def test_tcp_listener_through_haproxy_sends_one_header_per_connection():
             assert set(seen) <= set(rec.headers)
 
 
+def test_tcp_listener_hashes_the_proxied_client_address():
+    # maglev on "client_ip" behind a tcp listener: every connection of one client (by its
+    # PROXY header, all from 127.0.0.1 on the wire) goes to the same endpoint.
+    recorders = [ProxyRecorder(echo=True) for _ in range(3)]
+    try:
+        endpoints = [r.address for r in recorders]
+        config, lb_port = lb_config('proxy_protocol = "v1"', endpoints,
+                                    'balance = "maglev"\nsend_proxy_protocol = "v1"\n'
+                                    '[upstream.hash]\nkey = "client_ip"', protocol="tcp")
+        clients = [f"192.0.2.{i}" for i in range(20, 26)]
+        with Greenlb(config):
+            for client in clients:
+                for sport in range(5000, 5004):
+                    with connect("127.0.0.1", lb_port) as s:
+                        s.sendall(v1_header(client, sport=sport) + b"ping")
+                        data = b""
+                        while not data.endswith(b"ping"):
+                            chunk = s.recv(4096)
+                            assert chunk, data
+                            data += chunk
+        for client in clients:
+            seen_by = [i for i, r in enumerate(recorders)
+                       if any(h.startswith(f"PROXY TCP4 {client} ") for h in r.headers)]
+            assert len(seen_by) == 1, (client, seen_by)
+    finally:
+        for r in recorders:
+            r.close()
+
+
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
     d = tmp_path_factory.mktemp("pki")
