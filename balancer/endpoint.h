@@ -38,6 +38,10 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   const std::string& name() const { return name_; }
   const core::SocketAddress& address() const { return address_; }
   uint32_t weight() const { return weight_; }
+  // What a sticky cookie carries for this endpoint (balancer/sticky.h); set by its
+  // Upstream before the endpoint is shared.
+  uint64_t stickyId() const { return sticky_id_; }
+  void setStickyId(uint64_t id) { sticky_id_ = id; }
 
   // Active health check state; an endpoint without checks is healthy. Coming back from
   // unhealthy starts its slow-start ramp at `now`.
@@ -117,6 +121,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   std::string name_;
   core::SocketAddress address_;
   uint32_t weight_;
+  uint64_t sticky_id_ = 0;
   std::atomic<bool> healthy_{true};
   std::atomic<bool> retired_{false};
   std::atomic<int64_t> ejected_until_{0};  // steady-clock nanoseconds

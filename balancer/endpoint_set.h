@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "balancer/endpoint.h"
+#include "balancer/sticky.h"
 
 namespace greenlb::balancer {
 
@@ -19,6 +20,8 @@ struct EndpointSet {
   // balance = "maglev": the lookup table of exactly these endpoints, built with the set
   // (off the hot path) and shared by every hub.
   std::shared_ptr<const MaglevTable> maglev;
+  // [upstream.sticky]: the endpoints by the id their cookie carries (empty without it).
+  StickyIndex sticky;
 
   size_t size() const { return endpoints.size(); }
   bool empty() const { return endpoints.empty(); }

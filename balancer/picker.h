@@ -21,6 +21,7 @@ struct PickContext {
   core::TimePoint now;
   uint64_t hash = 0;      // the maglev key's hash (see hash_key.h)
   bool has_hash = false;  // false: the request has no key; maglev spreads it at random
+  uint64_t sticky = 0;    // [upstream.sticky]: the endpoint id the cookie names; 0 = none
   // Endpoints this request already tried: a retry avoids them when another exists.
   static constexpr size_t kMaxTried = 8;
   const Endpoint* tried[kMaxTried] = {};

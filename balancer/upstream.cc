@@ -73,14 +73,23 @@ void Upstream::stop() {
 
 std::shared_ptr<Endpoint> Upstream::makeEndpoint(const std::string& name,
                                                  const core::SocketAddress& at, uint32_t weight) {
-  return std::make_shared<Endpoint>(name, at, weight, hubs_.size(),
-                                    registry_.endpoint(config_.name, name));
+  auto endpoint = std::make_shared<Endpoint>(name, at, weight, hubs_.size(),
+                                             registry_.endpoint(config_.name, name));
+  endpoint->setStickyId(stickyIdOf(config_.name, name));
+  return endpoint;
 }
 
 void Upstream::setEndpoints(std::vector<std::shared_ptr<Endpoint>> endpoints, bool hubs_running) {
   auto set = std::make_shared<EndpointSet>();
   set->endpoints = std::move(endpoints);
   preparePolicy(config_.balance, *set);
+  if (config_.sticky) {
+    std::vector<std::pair<uint64_t, uint32_t>> ids;
+    for (size_t i = 0; i < set->endpoints.size(); ++i) {
+      ids.emplace_back(set->endpoints[i]->stickyId(), static_cast<uint32_t>(i));
+    }
+    set->sticky = StickyIndex(ids);
+  }
   std::shared_ptr<const EndpointSet> previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -198,6 +207,15 @@ Endpoint* Upstream::pick(size_t hub, const PickContext& ctx, PickFailure* why) {
   Filter filter;
   filter.max_connections = inFlightLimit();
   filter.slow_start = config_.outlier.slow_start;
+  // A sticky cookie's endpoint, while it may take the request (docs/balancing.md,
+  // "Sticky sessions"); else the policy picks and the response sets the cookie anew.
+  if (ctx.sticky != 0) {
+    int at = set.sticky.find(ctx.sticky);
+    if (at >= 0 && filter.accepts(set[static_cast<size_t>(at)], ctx)) {
+      setPanic(false);
+      return set.endpoints[static_cast<size_t>(at)].get();
+    }
+  }
   int i = hs.picker->pick(set, ctx, filter);
   if (i >= 0) {
     setPanic(false);

@@ -71,4 +71,9 @@ std::string_view toString(HashKey k) {
   return static_cast<size_t>(k) < std::size(kHashKeys) ? hashKeyOf(k).name : "?";
 }
 
+std::string_view toString(RateLimitKey k) {
+  auto i = static_cast<size_t>(k);
+  return i < std::size(kRateLimitKeyNames) ? kRateLimitKeyNames[i] : "?";
+}
+
 }  // namespace greenlb::conf

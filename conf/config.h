@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace greenlb::conf {
@@ -103,10 +104,39 @@ struct ListenerTls {
   bool operator==(const ListenerTls&) const = default;
 };
 
+// [listener.rate_limit] and [listener.route.rate_limit] (docs/rate-limits.md): a token
+// bucket per key, shared by every hub.
+enum class RateLimitKey { client_ip, header, global };
+inline constexpr std::string_view kRateLimitKeyNames[] = {"client_ip", "header", "global"};
+
+struct RateLimitConfig {
+  uint32_t requests_per_second = 0;  // required
+  uint32_t burst = 0;                // when not set: requests_per_second
+  RateLimitKey key = RateLimitKey::client_ip;
+  std::string header;  // for key = header: the header's name, lower-cased
+  bool operator==(const RateLimitConfig&) const = default;
+};
+
+// A route's request_headers or response_headers (docs/proxying.md, "Header rules and
+// prefix rewrite"): names as written, values as templates ("${client_ip}",
+// conf/header_rules.h); in key order, as the file's tables hold them. A name is in at most
+// one of the three lists.
+struct HeaderRulesConfig {
+  std::vector<std::pair<std::string, std::string>> set;  // replaces every instance
+  std::vector<std::pair<std::string, std::string>> add;  // appended
+  std::vector<std::string> remove;                       // every instance dropped
+  bool empty() const { return set.empty() && add.empty() && remove.empty(); }
+  bool operator==(const HeaderRulesConfig&) const = default;
+};
+
 struct RouteConfig {
   std::string host;         // empty = any; exact or "*.example.com"
   std::string path_prefix;  // empty = any
   std::string upstream;
+  std::optional<RateLimitConfig> rate_limit;
+  std::optional<std::string> rewrite_prefix;  // replaces path_prefix in the forwarded target
+  HeaderRulesConfig request_headers;
+  HeaderRulesConfig response_headers;
   bool operator==(const RouteConfig&) const = default;
 };
 
@@ -120,6 +150,7 @@ struct ListenerConfig {
   ListenerTimeouts timeouts;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
+  std::optional<RateLimitConfig> rate_limit;
   std::vector<RouteConfig> routes;
   bool operator==(const ListenerConfig&) const = default;
 };
@@ -200,6 +231,13 @@ struct UpstreamTls {
   bool operator==(const UpstreamTls&) const = default;
 };
 
+// [upstream.sticky] (docs/balancing.md, "Sticky sessions"): cookie-based affinity.
+struct StickyConfig {
+  std::string cookie;      // the cookie's name
+  Duration max_age = 0s;   // 0 = a session cookie
+  bool operator==(const StickyConfig&) const = default;
+};
+
 struct UpstreamConfig {
   std::string name;
   bool panic = true;
@@ -218,6 +256,7 @@ struct UpstreamConfig {
   UpstreamLimits limits;
   PoolConfig pool;
   std::optional<UpstreamTls> tls;
+  std::optional<StickyConfig> sticky;
   bool operator==(const UpstreamConfig&) const = default;
 };
 
@@ -241,5 +280,6 @@ std::string_view toString(TlsVersion v);
 std::string_view toString(UpstreamProtocol p);
 std::string_view toString(HashKey k);
 std::string_view toString(ProxyProtocol p);
+std::string_view toString(RateLimitKey k);
 
 }  // namespace greenlb::conf

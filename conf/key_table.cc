@@ -76,7 +76,8 @@ FieldValue fieldOf(const T& v) {
   } else if constexpr (std::is_enum_v<T>) {
     return std::string(toString(v));
   } else if constexpr (std::is_same_v<T, Duration> || std::is_same_v<T, std::string> ||
-                       std::is_same_v<T, std::vector<std::string>>) {
+                       std::is_same_v<T, std::vector<std::string>> ||
+                       std::is_same_v<T, HeaderFields>) {
     return v;
   } else if constexpr (std::is_same_v<T, Address>) {
     return v.str();
@@ -109,6 +110,14 @@ FieldValue getUnlessEmpty(const void* section) {
   return text;
 }
 
+// A route's header rules: a section only when there are some.
+template <auto M>
+FieldValue getRules(const void* section) {
+  const HeaderRulesConfig& rules = as<RouteConfig>(section).*M;
+  if (rules.empty()) return Elements{};
+  return one(rules);
+}
+
 // --- rows ------------------------------------------------------------------------------
 
 constexpr SchemaKey value(std::string_view table, std::string_view key, ValueSpec spec,
@@ -131,6 +140,16 @@ constexpr SchemaKey addition(SchemaKey k) {
 }
 
 using VT = ValueType;
+
+// [listener.rate_limit] and [listener.route.rate_limit] hold the same keys.
+#define GREENLB_RATE_LIMIT_ROWS(table)                                                       \
+  required(value(table, "requests_per_second", integer(1, 10'000'000),                      \
+                 get<&RateLimitConfig::requests_per_second>)),                              \
+      value(table, "burst", integer(1, 100'000'000), get<&RateLimitConfig::burst>),         \
+      value(table, "key", grammar(VT::rate_limit_key, kRateLimitKeyPattern),                \
+            [](const void* s) -> FieldValue {                                               \
+              return formatRateLimitKey(as<RateLimitConfig>(s));                            \
+            })
 
 constexpr SchemaKey kKeys[] = {
     section("", "global", get<&Config::global>),
@@ -166,6 +185,7 @@ constexpr SchemaKey kKeys[] = {
     section("listener", "timeouts", get<&ListenerConfig::timeouts>),
     section("listener", "limits", get<&ListenerConfig::limits>),
     section("listener", "tls", get<&ListenerConfig::tls>),
+    section("listener", "rate_limit", get<&ListenerConfig::rate_limit>),
     sections("listener", "route", get<&ListenerConfig::routes>),
 
     value("listener.timeouts", "client_header", duration(kPositive),
@@ -196,10 +216,33 @@ constexpr SchemaKey kKeys[] = {
         value("listener.tls.certificates", "cert", of(VT::path), get<&CertificateConfig::cert>)),
     required(value("listener.tls.certificates", "key", of(VT::path), get<&CertificateConfig::key>)),
 
+    GREENLB_RATE_LIMIT_ROWS("listener.rate_limit"),
+
     value("listener.route", "host", of(VT::host_pattern), getUnlessEmpty<&RouteConfig::host>),
     value("listener.route", "path_prefix", of(VT::url_path),
           getUnlessEmpty<&RouteConfig::path_prefix>),
     required(value("listener.route", "upstream", of(VT::text), get<&RouteConfig::upstream>)),
+    value("listener.route", "rewrite_prefix", of(VT::url_path), get<&RouteConfig::rewrite_prefix>),
+    section("listener.route", "request_headers", getRules<&RouteConfig::request_headers>),
+    section("listener.route", "response_headers", getRules<&RouteConfig::response_headers>),
+
+    value("listener.route.request_headers", "set", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::set>),
+    value("listener.route.request_headers", "add", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::add>),
+    value("listener.route.request_headers", "remove", of(VT::strings),
+          getUnlessEmpty<&HeaderRulesConfig::remove>),
+
+    value("listener.route.response_headers", "set", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::set>),
+    value("listener.route.response_headers", "add", of(VT::header_fields),
+          getUnlessEmpty<&HeaderRulesConfig::add>),
+    value("listener.route.response_headers", "remove", of(VT::strings),
+          getUnlessEmpty<&HeaderRulesConfig::remove>),
+
+    section("listener.route", "rate_limit", get<&RouteConfig::rate_limit>),
+
+    GREENLB_RATE_LIMIT_ROWS("listener.route.rate_limit"),
 
     required(value("upstream", "name", of(VT::name), get<&UpstreamConfig::name>)),
     value("upstream", "panic", boolean(), get<&UpstreamConfig::panic>),
@@ -228,6 +271,7 @@ constexpr SchemaKey kKeys[] = {
     section("upstream", "limits", get<&UpstreamConfig::limits>),
     section("upstream", "pool", get<&UpstreamConfig::pool>),
     section("upstream", "tls", get<&UpstreamConfig::tls>),
+    section("upstream", "sticky", get<&UpstreamConfig::sticky>),
 
     required(
         value("upstream.endpoints", "address", of(VT::address), get<&EndpointConfig::address>)),
@@ -276,7 +320,11 @@ constexpr SchemaKey kKeys[] = {
     value("upstream.tls", "sni", of(VT::text), getUnlessEmpty<&UpstreamTls::sni>),
     value("upstream.tls", "cert", of(VT::path), getUnlessEmpty<&UpstreamTls::cert>),
     value("upstream.tls", "key", of(VT::path), getUnlessEmpty<&UpstreamTls::key>),
+
+    required(value("upstream.sticky", "cookie", of(VT::text), get<&StickyConfig::cookie>)),
+    value("upstream.sticky", "max_age", duration(kMayBeZero), get<&StickyConfig::max_age>),
 };
+#undef GREENLB_RATE_LIMIT_ROWS
 
 }  // namespace
 

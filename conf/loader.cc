@@ -5,11 +5,13 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <span>
 #include <stdexcept>
 
 #include "conf/diagnostics.h"
+#include "conf/header_rules.h"
 #include "conf/paths.h"
 #include "conf/schema.h"
 #include "conf/source_map.h"
@@ -502,12 +504,110 @@ void readListenerTls(const Table& t, Protocol protocol, bool http2, ListenerTls&
   t.text("ciphers", tls.ciphers);
 }
 
+// [listener.rate_limit] or [listener.route.rate_limit] (docs/rate-limits.md).
+void readRateLimit(const Table& t, Protocol protocol, RateLimitConfig& limit) {
+  t.syntax("key", "rate limit key", parseRateLimitKey, limit);
+  t.integer("requests_per_second", limit.requests_per_second);
+  if (!t.integer("burst", limit.burst)) limit.burst = limit.requests_per_second;
+  if (protocol == Protocol::tcp) {
+    t.ctx().diags.error(t.header(), "a rate limit counts HTTP requests; a tcp listener has none");
+  }
+}
+
+// A header name of a rule (conf/header_rules.h), lower-cased into `seen` so that a name in
+// two lists (or twice in one, differing in case) is reported where it comes again.
+bool ruleName(Context& ctx, SourcePos at, std::string_view list, std::string_view name,
+              std::vector<std::string>& seen) {
+  std::string where = "header " + quote(name) + " in '" + std::string(list) + "'";
+  if (auto problem = headerRuleNameProblem(name); !problem.empty()) {
+    ctx.diags.error(at, where + " " + problem);
+    return false;
+  }
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (std::find(seen.begin(), seen.end(), lower) != seen.end()) {
+    ctx.diags.error(at, where +
+                            " is already named by another rule of this table; a header "
+                            "may be in one of 'set', 'add' and 'remove', once");
+    return false;
+  }
+  seen.push_back(std::move(lower));
+  return true;
+}
+
+// `set` or `add`: a table of header names to value templates.
+void readHeaderFields(const Table& t, std::string_view key,
+                      std::vector<std::pair<std::string, std::string>>& out,
+                      std::vector<std::string>& seen) {
+  const auto* node = t.find(key);
+  if (!node) return;
+  const auto* table = node->as_table();
+  if (!table) {
+    t.ctx().typeError(*node, keyName(key),
+                      "a table of header names to values, such as { \"X-Env\" = \"prod\" }");
+    return;
+  }
+  for (auto&& [name, value] : *table) {
+    if (!ruleName(t.ctx(), posOf(name.source()), key, name.str(), seen)) continue;
+    std::string label = "the value of header " + quote(name.str());
+    const auto* text = t.ctx().string(value, label, kAString);
+    if (!text) continue;
+    if (auto problem = headerTemplateProblem(*text); !problem.empty()) {
+      t.ctx().error(value, label + " " + problem);
+      continue;
+    }
+    out.emplace_back(std::string(name.str()), *text);
+  }
+}
+
+// [listener.route.request_headers] or [listener.route.response_headers].
+void readHeaderRules(const Table& t, HeaderRulesConfig& rules) {
+  std::vector<std::string> seen;
+  readHeaderFields(t, "set", rules.set, seen);
+  readHeaderFields(t, "add", rules.add, seen);
+  t.eachString("remove", [&](const toml::node& node, const std::string& name) {
+    if (ruleName(t.ctx(), posOf(node), "remove", name, seen)) rules.remove.push_back(name);
+  });
+  size_t bytes = 0;
+  for (const auto* list : {&rules.set, &rules.add}) {
+    for (const auto& [name, value] : *list)
+      bytes += name.size() + 4 + headerTemplateMaxBytes(value);
+  }
+  if (rules.set.size() + rules.add.size() > kMaxHeaderRuleFields) {
+    t.ctx().diags.error(t.header(), "'set' and 'add' write at most " +
+                                        std::to_string(kMaxHeaderRuleFields) + " headers together");
+  } else if (bytes > kMaxHeaderRuleBytes) {
+    t.ctx().diags.error(t.header(), "the headers 'set' and 'add' write take up to " +
+                                        std::to_string(bytes) +
+                                        " bytes (variables at their "
+                                        "longest); at most " +
+                                        std::to_string(kMaxHeaderRuleBytes) + " are allowed");
+  }
+}
+
 void readRoute(const Table& t, ListenerConfig& listener, ListenerSource& source) {
   RouteConfig route;
   RouteSource where{t.header(), t.at("upstream")};
   t.syntax("host", "host", parseHostPattern, route.host);
   t.syntax("path_prefix", "path", parseUrlPath, route.path_prefix);
   t.text("upstream", route.upstream);
+  if (t.find("rewrite_prefix")) {
+    std::string rewrite;
+    if (t.syntax("rewrite_prefix", "path", parseUrlPath, rewrite)) {
+      if (!t.find("path_prefix")) {
+        t.ctx().error(*t.find("rewrite_prefix"),
+                      "'rewrite_prefix' replaces the route's 'path_prefix': set 'path_prefix' too");
+      } else {
+        route.rewrite_prefix = std::move(rewrite);
+      }
+    }
+  }
+  if (auto sub = t.table("request_headers")) readHeaderRules(*sub, route.request_headers);
+  if (auto sub = t.table("response_headers")) readHeaderRules(*sub, route.response_headers);
+  if (auto sub = t.table("rate_limit")) {
+    readRateLimit(*sub, listener.protocol, route.rate_limit.emplace());
+  }
   listener.routes.push_back(std::move(route));
   source.routes.push_back(where);
 }
@@ -534,6 +634,7 @@ void readListener(const Table& t, Config& config, SourceMap& sources) {
     sub->integer("max_concurrent_streams", l.limits.max_concurrent_streams);
   }
   if (auto sub = t.table("tls")) readListenerTls(*sub, l.protocol, l.http2, l.tls.emplace());
+  if (auto sub = t.table("rate_limit")) readRateLimit(*sub, l.protocol, l.rate_limit.emplace());
   t.eachTable("route", "[[listener.route]]", [&](const Table& r) { readRoute(r, l, s); });
   config.listeners.push_back(std::move(l));
   sources.listeners.push_back(std::move(s));
@@ -716,6 +817,11 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
     sub->duration("idle_timeout", u.pool.idle_timeout);
   }
   if (auto sub = t.table("tls")) readUpstreamTls(*sub, u.tls.emplace());
+  if (auto sub = t.table("sticky")) {
+    StickyConfig& sticky = u.sticky.emplace();
+    sub->syntax("cookie", "cookie name", parseCookieName, sticky.cookie);
+    sub->duration("max_age", sticky.max_age);
+  }
   config.upstreams.push_back(std::move(u));
   sources.upstreams.push_back(std::move(s));
 }

@@ -79,6 +79,16 @@ std::string inlineTables(const std::vector<std::string>& tables, std::string_vie
   return out + std::string(indent) + "]";
 }
 
+// An inline table of header names (quoted: they may hold characters bare keys cannot) to
+// value templates.
+std::string headerFields(const HeaderFields& fields) {
+  std::string out = "{";
+  for (size_t i = 0; i < fields.size(); ++i) {
+    out += (i ? ", " : " ") + str(fields[i].first) + " = " + str(fields[i].second);
+  }
+  return out + " }";
+}
+
 class Writer {
  public:
   // Starts "[header]" or "[[header]]"; nested tables are indented by two spaces like
@@ -135,6 +145,8 @@ std::string format(const SchemaKey& k, const FieldValue& v, std::string_view ind
     case ValueType::tables:
     case ValueType::addresses_or_tables:
       return inlineTablesOf(k.path(), std::get<Elements>(v), indent);
+    case ValueType::header_fields:
+      return headerFields(std::get<HeaderFields>(v));
     default:
       return str(std::get<std::string>(v));  // text, names, paths, addresses, choices
   }

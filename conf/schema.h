@@ -49,6 +49,8 @@ enum class ValueType : uint8_t {
   strings,              // an array of non-empty strings
   tables,               // an array of at least `min` inline tables; their keys are rows too
   addresses_or_tables,  // `endpoints`: at least `min` addresses or inline tables
+  rate_limit_key,       // "client_ip" | "header:NAME" | "global"
+  header_fields,        // { "X-Env" = "prod" }: header names to value templates
 };
 
 // The names of the kinds and types, by enum value (tests/chart/config_schema.py reads them).
@@ -59,8 +61,9 @@ inline constexpr std::string_view kValueTypeNames[] = {
     "address",  "text",     "name",
     "path",     "url_path", "host_pattern",
     "choice",   "hash_key", "retry_conditions",
-    "strings",  "tables",   "addresses_or_tables"};
-static_assert(std::size(kValueTypeNames) == static_cast<size_t>(ValueType::addresses_or_tables) + 1,
+    "strings",  "tables",   "addresses_or_tables",
+    "rate_limit_key", "header_fields"};
+static_assert(std::size(kValueTypeNames) == static_cast<size_t>(ValueType::header_fields) + 1,
               "a name per ValueType");
 
 inline constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
@@ -83,8 +86,9 @@ struct Elements {
 
 // A key's value read out of a Config for printing: monostate when the key is left out
 // (an optional value that is not set), Elements for tables and inline tables.
+using HeaderFields = std::vector<std::pair<std::string, std::string>>;
 using FieldValue = std::variant<std::monostate, bool, uint64_t, Duration, std::string,
-                                std::vector<std::string>, Elements>;
+                                std::vector<std::string>, Elements, HeaderFields>;
 
 // Reads a key out of the struct of its table (GlobalConfig for "global", Config for "").
 using Getter = FieldValue (*)(const void* section);

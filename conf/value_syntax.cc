@@ -77,6 +77,38 @@ std::string formatHashKey(const HashConfig& hash) {
   }
 }
 
+Parsed<std::string> parseCookieName(std::string_view text) {
+  if (!isToken(text)) {
+    return fail<std::string>("is not a cookie name (letters, digits and !#$%&'*+-.^_`|~ only)");
+  }
+  if (text.size() > 64) return fail<std::string>("is longer than 64 characters");
+  return Parsed<std::string>{std::string(text), {}};
+}
+
+Parsed<RateLimitConfig> parseRateLimitKey(std::string_view text) {
+  RateLimitConfig limit;
+  if (text == "client_ip") {
+    limit.key = RateLimitKey::client_ip;
+  } else if (text == "global") {
+    limit.key = RateLimitKey::global;
+  } else if (text.starts_with("header:")) {
+    auto name = text.substr(7);
+    if (!isToken(name)) return fail<RateLimitConfig>("needs a valid header name after the colon");
+    limit.key = RateLimitKey::header;
+    limit.header = lowered(name);
+  } else {
+    return fail<RateLimitConfig>(
+        "is not a rate limit key (expected \"client_ip\", \"header:NAME\" or \"global\")" +
+        didYouMean(text, {"client_ip", "global"}));
+  }
+  return Parsed<RateLimitConfig>{std::move(limit), {}};
+}
+
+std::string formatRateLimitKey(const RateLimitConfig& limit) {
+  if (limit.key == RateLimitKey::header) return "header:" + limit.header;
+  return std::string(toString(limit.key));
+}
+
 Parsed<RetryCondition> parseRetryCondition(std::string_view text) {
   if (text == "connect_failure") return Parsed<RetryCondition>{RetryCondition{}, {}};
   if (text == "reset") return Parsed<RetryCondition>{RetryCondition{RetryCondition::reset}, {}};

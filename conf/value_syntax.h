@@ -20,6 +20,15 @@ std::string formatHashKey(const HashConfig& hash);
 // regular expression; tests/unit/conf/units_test.cc holds it against the parser).
 inline constexpr std::string_view kHashKeyPattern = "^(client_ip|path|header:.+|cookie:.+)$";
 
+// A cookie's name (RFC 6265: an RFC 9110 token) of at most 64 characters, as
+// [upstream.sticky] cookie sets it.
+Parsed<std::string> parseCookieName(std::string_view text);
+
+// A rate limit's key: "client_ip" | "header:NAME" | "global" (header names lower-cased).
+Parsed<RateLimitConfig> parseRateLimitKey(std::string_view text);
+std::string formatRateLimitKey(const RateLimitConfig& limit);
+inline constexpr std::string_view kRateLimitKeyPattern = "^(client_ip|global|header:.+)$";
+
 // One entry of [upstream.retry] on: "connect_failure", "reset", "timeout" or a 5xx status.
 struct RetryCondition {
   enum Kind { connect_failure, reset, timeout, status };

@@ -31,16 +31,22 @@ namespace greenlb::core {
 class Fiber;
 class Hub;
 
-// An IPv4 or IPv6 socket address.
+// An IPv4 or IPv6 socket address. 32 bytes, not the 132 of a sockaddr_storage: every
+// connection holds one (docs/architecture.md, "Dormant connections").
 struct SocketAddress {
-  sockaddr_storage storage{};
+  union Storage {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  };
+  Storage storage{};
   socklen_t length = 0;
 
   // A literal IP ("10.0.0.1", "::1"); nullopt when `ip` is not one.
   static std::optional<SocketAddress> fromIp(std::string_view ip, uint16_t port);
   static SocketAddress fromSockaddr(const sockaddr* sa, socklen_t len);
 
-  int family() const { return storage.ss_family; }
+  int family() const { return storage.sa.sa_family; }
   uint16_t port() const;
   const sockaddr* sockaddrPtr() const { return reinterpret_cast<const sockaddr*>(&storage); }
   // The IP as text into `out` (no brackets); returns its length. Needs 46 bytes at most.

@@ -28,6 +28,20 @@ bool ListenerMetrics::hasTls() const {
   return false;
 }
 
+Counter& ListenerMetrics::rateLimited(const std::string& route) {
+  std::lock_guard lock(rate_limited_mu_);
+  auto& counter = rate_limited_[route];
+  if (!counter) counter = std::make_unique<Counter>(hubs_);
+  return *counter;
+}
+
+std::vector<std::pair<std::string, uint64_t>> ListenerMetrics::rateLimitedCounts() const {
+  std::lock_guard lock(rate_limited_mu_);
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const auto& [route, counter] : rate_limited_) out.emplace_back(route, counter->value());
+  return out;
+}
+
 bool RequestMetrics::counted() const {
   if (duration.snapshot().count != 0) return true;
   bool any = false;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -51,9 +52,17 @@ struct ListenerMetrics : private detail::HubCount {
   // plain listeners carry no TLS series.
   bool hasTls() const;
 
+  // greenlb_rate_limited_total{listener, route}: the counter of one rate limit, `route`
+  // "*" for the listener's own, else the route's index. Made at startup and reload (takes
+  // a mutex); the counter keeps its address for the life of the registry.
+  Counter& rateLimited(const std::string& route);
+  std::vector<std::pair<std::string, uint64_t>> rateLimitedCounts() const;
+
  private:
   mutable std::mutex certificates_mu_;
   std::map<std::string, double> certificates_;
+  mutable std::mutex rate_limited_mu_;
+  std::map<std::string, std::unique_ptr<Counter>> rate_limited_;
 };
 
 // Labels: listener, upstream ("" for proxy-made answers with no upstream).

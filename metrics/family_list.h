@@ -40,6 +40,8 @@
   X(http2_streams_active, listener, Gauge, http2_streams_active,                            \
     "greenlb_http2_streams_active",                                                         \
     "HTTP/2 streams whose exchange is running on the listener.")                            \
+  X(rate_limited, registry, RegistryCounter, _, "greenlb_rate_limited_total",               \
+    "Requests answered 429 by a rate limit, by listener and route (\"*\": the listener's own).") \
   X(tls_handshakes, tls, CountersBy<CheckResult>, tls_handshakes,                           \
     "greenlb_tls_handshakes_total", "TLS handshakes with clients on the listener, by result.") \
   X(tls_handshake_duration, tls, LatencyHistogram, tls_handshake_duration,                  \

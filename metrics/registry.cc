@@ -187,6 +187,10 @@ std::vector<MetricFamily> Registry::Collect() const {
   GREENLB_METRIC_SCOPE(scope, out.add(FamilyId::id, by, l->field);, , , , , )
     GREENLB_METRIC_FAMILIES(GREENLB_LISTENER)
 #undef GREENLB_LISTENER
+    for (const auto& [route, count] : l->rateLimitedCounts()) {
+      out.counter(rate_limited, {{"listener", name}, {"route", route}},
+                  static_cast<double>(count));
+    }
     if (l->hasTls()) {
 #define GREENLB_TLS(id, scope, Field, field, name, help) \
   GREENLB_METRIC_SCOPE(scope, , out.add(FamilyId::id, by, l->field);, , , , )

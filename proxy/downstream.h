@@ -10,6 +10,7 @@
 #include "core/result.h"
 #include "core/socket.h"
 #include "core/time.h"
+#include "proxy/http/header_rules.h"
 #include "proxy/http/message.h"
 #include "proxy/message_body.h"
 
@@ -59,13 +60,31 @@ class Downstream {
                                         std::string_view request_id) = 0;
   virtual BodySink& responseBody() = 0;
   // A response greenlb makes itself (docs/security.md: short, generic, with the request
-  // id); `grpc`: as a gRPC trailers-only response where the protocol allows. Returns the
-  // bytes sent, 0 when the client is gone.
-  virtual size_t sendError(int status, std::string_view request_id) = 0;
+  // id); `grpc`: as a gRPC trailers-only response where the protocol allows.
+  // `retry_after`: seconds for a Retry-After header (0 = none). Returns the bytes sent, 0
+  // when the client is gone.
+  virtual size_t sendError(int status, std::string_view request_id, uint32_t retry_after) = 0;
   // The response (or a part of it) went out: an error now can only cut the stream.
   virtual bool responseStarted() const = 0;
   // The response was cut half way: end the client's stream abruptly.
   virtual void abortResponse() = 0;
+
+  // The matched route's response_headers and their variables' values (docs/proxying.md,
+  // "Header rules and prefix rewrite"), set by the exchange before the upstream's response
+  // head is sent; not applied to the responses greenlb makes (sendError). Both outlive
+  // the exchange's use of this Downstream.
+  void setResponseRules(const http::HeaderRules* rules, const http::RuleVars* vars) {
+    response_rules_ = rules;
+    rule_vars_ = vars;
+  }
+  // A Set-Cookie value to add to the upstream's response head ([upstream.sticky],
+  // docs/balancing.md "Sticky sessions"); empty = none. Lives in the exchange.
+  void setStickyCookie(std::string_view value) { sticky_cookie_ = value; }
+
+ protected:
+  const http::HeaderRules* response_rules_ = nullptr;  // null: none
+  const http::RuleVars* rule_vars_ = nullptr;
+  std::string_view sticky_cookie_;
 };
 
 }  // namespace greenlb::proxy

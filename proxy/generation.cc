@@ -45,6 +45,20 @@ bool resolveEndpoints(balancer::Upstream& up, std::vector<std::shared_ptr<balanc
   return true;
 }
 
+// A rate limit of the new generation; the previous generation's buckets when its limit is
+// the same, so a reload neither forgets who is over the rate nor grants a fresh burst.
+RateLimit rateLimitOf(const std::optional<conf::RateLimitConfig>& config, const RateLimit* before,
+                      metrics::ListenerMetrics& metrics, const std::string& route) {
+  if (!config) return {};
+  RateLimit limit{nullptr, &metrics.rateLimited(route)};
+  if (before != nullptr && before->limiter && before->limiter->config() == *config) {
+    limit.limiter = before->limiter;
+  } else {
+    limit.limiter = std::make_shared<RateLimiter>(*config);
+  }
+  return limit;
+}
+
 }  // namespace
 
 std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> config,
@@ -99,7 +113,7 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
   }
   for (const auto& lc : config->listeners) {
     auto index = [&](const std::string& name) { return gen->findUpstream(name); };
-    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), nullptr, {}};
+    ListenerPlan plan{&lc, Router(lc, index), &registry.listener(lc.name), nullptr, {}, {}, {}};
     if (auto found = tls.listeners.find(lc.name); found != tls.listeners.end()) {
       plan.tls = found->second;
       plan.metrics->clearCertificates();
@@ -111,6 +125,16 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
       plan.request_metrics.push_back(&registry.requests(lc.name, up->name()));
     }
     plan.request_metrics.push_back(&registry.requests(lc.name, ""));
+    const ListenerPlan* before = previous != nullptr ? previous->findListener(lc.name) : nullptr;
+    plan.rate_limit = rateLimitOf(lc.rate_limit, before ? &before->rate_limit : nullptr,
+                                  *plan.metrics, "*");
+    for (size_t i = 0; i < lc.routes.size(); ++i) {
+      const RateLimit* old = before != nullptr && i < before->route_limits.size()
+                                 ? &before->route_limits[i]
+                                 : nullptr;
+      plan.route_limits.push_back(
+          rateLimitOf(lc.routes[i].rate_limit, old, *plan.metrics, std::to_string(i)));
+    }
     gen->listeners.push_back(std::move(plan));
   }
   return gen;

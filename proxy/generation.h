@@ -15,10 +15,18 @@
 #include "conf/config.h"
 #include "core/hub.h"
 #include "metrics/registry.h"
+#include "proxy/rate_limiter.h"
 #include "proxy/router.h"
 #include "proxy/tls_context.h"
 
 namespace greenlb::proxy {
+
+// A rate limit in force (docs/rate-limits.md): its buckets, kept across reloads that leave
+// it unchanged, and its greenlb_rate_limited_total counter.
+struct RateLimit {
+  std::shared_ptr<RateLimiter> limiter;  // null: no limit
+  metrics::Counter* limited = nullptr;
+};
 
 struct ListenerPlan {
   const conf::ListenerConfig* config;
@@ -27,6 +35,8 @@ struct ListenerPlan {
   std::shared_ptr<const ServerTlsContext> tls;  // null: a plain listener
   // Per upstream index; the last entry is for requests no upstream took (upstream="").
   std::vector<metrics::RequestMetrics*> request_metrics;
+  RateLimit rate_limit;                 // [listener.rate_limit]
+  std::vector<RateLimit> route_limits;  // by route index
 };
 
 class Generation {

@@ -116,7 +116,15 @@ core::Status H1Downstream::writeHead(const http::ResponseHead& response,
   info.keep_alive = keep_alive_;
   info.client_is_http10 = client10;
   info.dechunk = dechunk_;
-  if (!scratch_) scratch_ = hub().buffers().get(http::kMaxResponseHeadBytes + http::kHeadRewriteSlack);
+  info.rules = response_rules_;
+  info.vars = rule_vars_;
+  info.set_cookie = sticky_cookie_;
+  if (!scratch_) {
+    size_t rules = response_rules_ == nullptr ? 0 : conf::kMaxHeaderRuleBytes;
+    size_t cookie = sticky_cookie_.empty() ? 0 : http::kMaxStickyCookieBytes;
+    scratch_ = hub().buffers().get(http::kMaxResponseHeadBytes + http::kHeadRewriteSlack + rules +
+                                   cookie);
+  }
   size_t n = http::writeClientResponseHead(response, info,
                                            std::span<char>(scratch_.data(), scratch_.size()));
   if (n == 0) return core::Error{EMSGSIZE};
@@ -207,19 +215,20 @@ BodySink& H1Downstream::responseBody() {
   return *body_writer_;
 }
 
-size_t H1Downstream::sendError(int status, std::string_view request_id) {
+size_t H1Downstream::sendError(int status, std::string_view request_id, uint32_t retry_after) {
   if (response_started_) {
     keep_alive_ = false;
     return 0;
   }
-  // Answers about the upstream (404 no route, 5xx) to a fully read request keep the
-  // connection; answers about the request itself (400, 408, 413, 431) close it.
+  // Answers about the upstream (404 no route, 5xx) or the rate (429) to a fully read
+  // request keep the connection; answers about the request itself (400, 408, 413, 431)
+  // close it.
   bool keep = keep_alive_allowed_ && head_.keep_alive && body_done_ &&
               !client_.hub().draining() && !client_.listener().stopped() &&
-              (status == 404 || status >= 500);
+              (status == 404 || status == 429 || status >= 500);
   char buf[1024];
   size_t n = http::writeErrorResponse(status, request_id, !keep, std::span<char>(buf, sizeof buf),
-                                      head_.method == "HEAD");
+                                      head_.method == "HEAD", retry_after);
   response_started_ = true;
   if (n == 0 || !writeTimed(transport(), buf, n, plan_.config->timeouts.client_idle).ok()) {
     keep_alive_ = false;

@@ -49,7 +49,7 @@ class H1Downstream final : public Downstream {
   core::Status sendResponseHead(const http::ResponseHead& head,
                                 std::string_view request_id) override;
   BodySink& responseBody() override;
-  size_t sendError(int status, std::string_view request_id) override;
+  size_t sendError(int status, std::string_view request_id, uint32_t retry_after) override;
   bool responseStarted() const override { return response_started_; }
   void abortResponse() override { keep_alive_ = false; }
 

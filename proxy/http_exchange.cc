@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "proxy/http_request_view.h"
+#include "balancer/hash_key.h"
+#include "balancer/sticky.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/access_log.h"
@@ -13,6 +15,7 @@
 #include "proxy/h2/upstream_session.h"
 #include "proxy/h1_downstream.h"
 #include "proxy/generation.h"
+#include "proxy/http/buffer_writer.h"
 #include "proxy/http/head_writer.h"
 #include "proxy/http/response_parser.h"
 #include "proxy/hub_context.h"
@@ -65,14 +68,30 @@ void HttpExchange::countClientError(ClientError reason) {
 
 void HttpExchange::run() {
   const conf::ListenerConfig& lc = *plan_.config;
-  int index = plan_.router.route(head_.host, head_.target);
-  if (index < 0) {
+  Router::Match route = plan_.router.match(head_.host, head_.target);
+  // The listener's limit counts every request, routed or not; a route's, those it takes.
+  if (rateLimited(plan_.rate_limit) ||
+      (route.route >= 0 && rateLimited(plan_.route_limits[static_cast<size_t>(route.route)]))) {
+    finish();
+    return;
+  }
+  if (route.upstream < 0) {
     respondError(404, "no_route");
     finish();
     return;
   }
-  upstream_index_ = index;
-  upstream_ = gen_.upstreams[static_cast<size_t>(index)].get();
+  upstream_index_ = route.upstream;
+  upstream_ = gen_.upstreams[static_cast<size_t>(route.upstream)].get();
+  if (route.rules != nullptr) {
+    rules_ = route.rules;
+    using conf::HeaderVariable;
+    vars_[HeaderVariable::client_ip] =
+        std::string_view(client_ip_, down_.peer().ipText(client_ip_, sizeof client_ip_));
+    vars_[HeaderVariable::request_id] = requestId();
+    vars_[HeaderVariable::listener] = lc.name;
+    vars_[HeaderVariable::upstream] = upstream_->name();
+    if (!rules_->response.empty()) down_.setResponseRules(&rules_->response, &vars_);
+  }
   if (head_.body == http::BodyKind::content_length && lc.limits.max_body_bytes != 0 &&
       head_.content_length > lc.limits.max_body_bytes) {
     countClientError(ClientError::too_large);
@@ -118,11 +137,40 @@ bool HttpExchange::checkBodyInHand() {
   return true;
 }
 
+bool HttpExchange::rateLimited(const RateLimit& limit) {
+  if (!limit.limiter) return false;
+  RateLimiter& limiter = *limit.limiter;
+  uint64_t key = 0;
+  switch (limiter.config().key) {
+    case conf::RateLimitKey::client_ip: {
+      char ip[64];
+      key = limiter.keyOf(std::string_view(ip, down_.peer().ipText(ip, sizeof ip)));
+      break;
+    }
+    case conf::RateLimitKey::header:  // requests without the header share one bucket
+      key = limiter.keyOf(headerValue(head_, limiter.config().header));
+      break;
+    case conf::RateLimitKey::global:
+      break;
+  }
+  uint32_t wait = limiter.admit(key, rateLimitClockNs());
+  if (wait == 0) return false;
+  limit.limited->add(hub_);
+  respondError(429, "rate_limited", wait);
+  return true;
+}
+
 void HttpExchange::forward(balancer::Upstream& up) {
   const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
   attempts_.emplace(down_.hub(), up, tls);
   attempts_->proxyFor(down_.peer(), down_.socket());
   up.computeHashKey(httpRequestView(down_.peer(), head_), attempts_->pickContext());
+  if (const auto& sticky = up.config().sticky) {
+    // A cookie set by any greenlb for this upstream names its endpoint (balancer/sticky.h).
+    if (auto value = balancer::cookieValue(headerValue(head_, "cookie"), sticky->cookie)) {
+      attempts_->pickContext().sticky = balancer::parseStickyId(*value).value_or(0);
+    }
+  }
   while (attempts_->next() != nullptr) {
     if (attempt(up) != Attempt::retry) return;
   }
@@ -171,6 +219,7 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
     }
     attempts_->reportSuccess();
     ep.metrics().requests.add(hub_, response_.status);
+    stickToEndpoint(up, ep);
     tunnel();
     return Attempt::done;
   }
@@ -185,8 +234,29 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
     upstream_conn_.reset();  // not worth draining its body
     return Attempt::retry;
   }
+  stickToEndpoint(up, ep);
   relayResponse(up);
   return Attempt::done;
+}
+
+void HttpExchange::stickToEndpoint(const balancer::Upstream& up, const balancer::Endpoint& ep) {
+  const auto& sticky = up.config().sticky;
+  if (!sticky || attempts_->pickContext().sticky == ep.stickyId()) return;
+  // Set-Cookie: NAME=ID; Path=/; HttpOnly[; Secure][; Max-Age=N] (docs/balancing.md,
+  // "Sticky sessions"). The name is at most 64 bytes (conf), so this always fits.
+  http::BufferWriter w(std::span<char>(sticky_cookie_, sizeof sticky_cookie_));
+  char id[balancer::kStickyIdLength];
+  w.put(sticky->cookie);
+  w.put("=");
+  w.put(balancer::formatStickyId(ep.stickyId(), id));
+  w.put("; Path=/; HttpOnly");
+  if (down_.tls()) w.put("; Secure");
+  if (sticky->max_age.count() > 0) {
+    w.put("; Max-Age=");
+    w.putDecimal(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(sticky->max_age).count()));
+  }
+  down_.setStickyCookie(std::string_view(sticky_cookie_, w.finish()));
 }
 
 HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
@@ -200,6 +270,7 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   fi.upgrade = head_.upgrade;
   fi.drop_expect = true;  // the proxy answers Expect: 100-continue itself
   fi.default_host = attempts_->endpoint()->name();
+  applyRequestRules(fi);
   std::span<char> buf = scratch();
   size_t n = http::writeUpstreamRequestHead(head_, fi, buf);
   if (n == 0) {
@@ -230,10 +301,24 @@ HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   return streamRequestBody(up, with_head.size());
 }
 
+template <class Info>
+void HttpExchange::applyRequestRules(Info& fi) const {
+  if (rules_ == nullptr) return;
+  if (!rules_->request.empty()) {
+    fi.rules = &rules_->request;
+    fi.vars = &vars_;
+  }
+  fi.rewrite = rules_->rewrite;
+}
+
 std::span<char> HttpExchange::scratch() {
   if (!scratch_) {
+    // A route's rules write at most kMaxHeaderRuleBytes more, and its rewrite at most its
+    // rewrite_prefix more (conf/header_rules.h).
+    size_t rules =
+        rules_ == nullptr ? 0 : conf::kMaxHeaderRuleBytes + rules_->rewrite_prefix.size();
     scratch_ = down_.hub().buffers().get(plan_.config->limits.max_header_bytes +
-                                         http::kHeadRewriteSlack);
+                                         http::kHeadRewriteSlack + rules);
   }
   return {scratch_.data(), scratch_.size()};
 }
@@ -250,7 +335,8 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   fi.request_id = requestId();
   fi.scheme = gen_.upstream_tls[static_cast<size_t>(upstream_index_)] ? "https" : "http";
   fi.default_authority = attempts_->endpoint()->name();
-  nghttp2_nv fields[http::kMaxHeaders + 12];
+  applyRequestRules(fi);
+  nghttp2_nv fields[http::kMaxHeaders + 12 + conf::kMaxHeaderRuleFields];
   size_t n = h2RequestFields(head_, fi, scratch(), fields);
   if (n == 0) {
     h2_.reset();
@@ -330,6 +416,7 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   }
   status_ = response_.status;
   if (grpc_) grpc_status_ = grpcStatusOf(response_.fields());  // a trailers-only answer
+  stickToEndpoint(up, ep);
   bool client_gone = !down_.sendResponseHead(response_, requestId()).ok();
   PayloadResult r;
   if (!client_gone) {
@@ -606,7 +693,7 @@ void HttpExchange::tunnel() {
   upstream_conn_.reset();
 }
 
-void HttpExchange::respondError(int status, std::string_view error) {
+void HttpExchange::respondError(int status, std::string_view error, uint32_t retry_after) {
   status_ = status;
   error_ = error;
   if (grpc_) grpc_status_ = grpcStatusForHttp(status);
@@ -614,7 +701,7 @@ void HttpExchange::respondError(int status, std::string_view error) {
     down_.abortResponse();
     return;
   }
-  bytes_sent_ += down_.sendError(status, requestId());
+  bytes_sent_ += down_.sendError(status, requestId(), retry_after);
 }
 
 void HttpExchange::finish() {

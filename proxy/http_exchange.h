@@ -17,9 +17,11 @@
 #include "proxy/buffer_pool.h"
 #include "proxy/downstream.h"
 #include "proxy/h2/stream_handle.h"
+#include "proxy/http/head_writer.h"
 #include "proxy/http/message.h"
 #include "proxy/http/request_id.h"
 #include "proxy/input_window.h"
+#include "proxy/router.h"
 #include "proxy/upstream_attempts.h"
 #include "proxy/upstream_pool.h"
 
@@ -27,6 +29,7 @@ namespace greenlb::proxy {
 
 class Generation;
 struct ListenerPlan;
+struct RateLimit;
 
 class HttpExchange {
  public:
@@ -46,6 +49,11 @@ class HttpExchange {
   // body, or one already over max_body_bytes, is answered before any upstream sees the
   // head. False when it answered.
   bool checkBodyInHand();
+  // Whether `limit` turns the request away (answered 429 with Retry-After, counted).
+  bool rateLimited(const RateLimit& limit);
+  // [upstream.sticky]: the response from `ep` sets the cookie naming it, unless the
+  // request's cookie named it already.
+  void stickToEndpoint(const balancer::Upstream& up, const balancer::Endpoint& ep);
   void forward(balancer::Upstream& up);
   // One try on the endpoint attempts_ picked: connect (or reuse), send, await and relay.
   Attempt attempt(balancer::Upstream& up);
@@ -74,10 +82,14 @@ class HttpExchange {
   Attempt failReused(UpstreamError e, bool nothing_sent);
   // An HTTP/2 upstream request body that failed on the client's side.
   Attempt failRequestBody(const PayloadResult& r);
+  // The route's request rules and rewrite, for a head writer's info.
+  template <class Info>
+  void applyRequestRules(Info& fi) const;
   // The gRPC deadline passed: DEADLINE_EXCEEDED answered (true), nothing retried.
   bool deadlinePassed();
-  // A proxy-made response (or a cut, once the response started).
-  void respondError(int status, std::string_view error);
+  // A proxy-made response (or a cut, once the response started); `retry_after` seconds
+  // for a Retry-After header (0 = none).
+  void respondError(int status, std::string_view error, uint32_t retry_after = 0);
   void countClientError(metrics::ClientError reason);
   void finish();
   std::string_view requestId() const { return {request_id_, request_id_len_}; }
@@ -108,6 +120,12 @@ class HttpExchange {
   core::Timeout* grpc_deadline_ = nullptr;  // while forward() runs under grpc-timeout
   int grpc_status_ = -1;
 
+  // The matched route's rewrite and header rules (null: none), and their variables'
+  // values for this request (docs/proxying.md, "Header rules and prefix rewrite").
+  const RouteRules* rules_ = nullptr;
+  http::RuleVars vars_;
+  char client_ip_[64];
+
   // For metrics and the access log.
   int upstream_index_ = -1;
   balancer::Upstream* upstream_ = nullptr;
@@ -115,6 +133,7 @@ class HttpExchange {
   uint64_t bytes_received_ = 0;  // request body bytes from the client (the head is added)
   uint64_t bytes_sent_ = 0;
   double first_byte_seconds_ = -1;
+  char sticky_cookie_[http::kMaxStickyCookieBytes];  // the Set-Cookie value, when one is set
   std::string_view error_;
 };
 

@@ -16,8 +16,18 @@ bool equalsIgnoreCase(std::string_view a, std::string_view lower) {
 
 }  // namespace
 
+RouteRules::RouteRules(const conf::RouteConfig& r)
+    : rewrite_prefix(r.rewrite_prefix.value_or(std::string())),
+      request(r.request_headers),
+      response(r.response_headers) {
+  // The loader allows rewrite_prefix only with a path_prefix, so an active rewrite always
+  // replaces at least "/".
+  if (r.rewrite_prefix) rewrite = {r.path_prefix.size(), rewrite_prefix};
+}
+
 void Router::addRoute(const conf::RouteConfig& r, int upstream) {
   Route route;
+  if (RouteRules::needed(r)) route.rules = std::make_unique<const RouteRules>(r);
   route.wildcard = r.host.size() > 2 && r.host[0] == '*' && r.host[1] == '.';
   route.host = route.wildcard ? r.host.substr(1) : r.host;
   std::transform(route.host.begin(), route.host.end(), route.host.begin(),
@@ -56,14 +66,17 @@ bool Router::hostMatches(const Route& r, std::string_view host) {
          equalsIgnoreCase(host.substr(host.size() - r.host.size()), r.host);
 }
 
-int Router::route(std::string_view host, std::string_view target) const {
-  if (routes_.empty()) return default_;
+Router::Match Router::match(std::string_view host, std::string_view target) const {
+  if (routes_.empty()) return {default_, kNoRoute, nullptr};
   std::string_view h = hostOnly(host);
   std::string_view path = pathOf(target);
-  for (const auto& r : routes_) {
-    if (hostMatches(r, h) && path.substr(0, r.prefix.size()) == r.prefix) return r.upstream;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
+    if (hostMatches(r, h) && path.substr(0, r.prefix.size()) == r.prefix) {
+      return {r.upstream, static_cast<int>(i), r.rules.get()};
+    }
   }
-  return default_;
+  return {default_, kNoRoute, nullptr};
 }
 
 }  // namespace greenlb::proxy

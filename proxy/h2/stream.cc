@@ -7,6 +7,7 @@
 #include "proxy/client_connection.h"
 #include "proxy/grpc.h"
 #include "proxy/h2/server_session.h"
+#include "proxy/http/buffer_writer.h"
 #include "proxy/http/error_response.h"
 #include "proxy/http/header_util.h"
 #include "proxy/hub_context.h"
@@ -23,6 +24,13 @@ constexpr size_t kOutboundWindow = 16 * 1024;
 std::string_view view(nghttp2_rcbuf* b) {
   nghttp2_vec v = nghttp2_rcbuf_get_buf(b);
   return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
+// `v` in decimal, written into `buf`.
+std::string_view decimal(uint64_t v, char (&buf)[20]) {
+  http::BufferWriter w(std::span<char>(buf, sizeof buf));
+  w.putDecimal(v);
+  return {buf, w.finish()};
 }
 
 nghttp2_nv nv(std::string_view name, std::string_view value) {
@@ -239,11 +247,12 @@ std::span<const http::Header> H2Stream::trailers() const {
 }
 
 bool H2Stream::submitHeaders(int status, std::span<const http::Header> fields,
-                             std::string_view request_id, bool with_body) {
-  // nghttp2 copies the fields when they are submitted: the lowercased names need only
-  // live through this call.
-  thread_local char lower[http::kMaxResponseHeadBytes];
-  nghttp2_nv nva[http::kMaxHeaders + 8];
+                             std::string_view request_id, bool with_body,
+                             const http::HeaderRules* rules) {
+  // nghttp2 copies the fields when they are submitted: the lowercased names (and the
+  // values rules expand) need only live through this call.
+  thread_local char lower[http::kMaxResponseHeadBytes + conf::kMaxHeaderRuleBytes];
+  nghttp2_nv nva[http::kMaxHeaders + 9 + conf::kMaxHeaderRuleFields];
   size_t count = 0;
   char status_text[4] = {static_cast<char>('0' + status / 100 % 10),
                          static_cast<char>('0' + status / 10 % 10),
@@ -252,13 +261,30 @@ bool H2Stream::submitHeaders(int status, std::span<const http::Header> fields,
   size_t at = 0;
   for (const http::Header& h : fields) {
     if (connectionSpecific(h.name) || namedByConnection(fields, h.name)) continue;
+    if (rules != nullptr && rules->drops(h.name)) continue;
     if (at + h.name.size() > sizeof lower || count + 2 >= std::size(nva)) return false;
     for (size_t i = 0; i < h.name.size(); ++i) lower[at + i] = http::toLowerAscii(h.name[i]);
     nva[count++] = nv(std::string_view(lower + at, h.name.size()), h.value);
     at += h.name.size();
     sent_ += h.name.size() + h.value.size() + 2;
   }
-  if (!request_id.empty()) nva[count++] = nv("x-request-id", request_id);
+  if (!request_id.empty() && (rules == nullptr || !rules->drops(http::HeaderId::x_request_id))) {
+    nva[count++] = nv("x-request-id", request_id);
+  }
+  if (!sticky_cookie_.empty()) nva[count++] = nv("set-cookie", sticky_cookie_);
+  if (rules != nullptr) {
+    for (size_t i = 0; i < rules->fieldCount(); ++i) {
+      http::HeaderRules::Field f = rules->field(i);
+      if (at + rules->valueSize(f, *rule_vars_) > sizeof lower) return false;
+      size_t start = at;
+      rules->expand(f, *rule_vars_, [&](std::string_view piece) {
+        if (piece.empty()) return;  // a variable with no value has no buffer
+        std::memcpy(lower + at, piece.data(), piece.size());
+        at += piece.size();
+      });
+      nva[count++] = nv(f.lower, std::string_view(lower + start, at - start));
+    }
+  }
   nghttp2_data_provider provider{};
   provider.source.ptr = this;
   provider.read_callback = readCallback;
@@ -275,7 +301,7 @@ core::Status H2Stream::sendResponseHead(const http::ResponseHead& head,
   response_started_ = true;
   bool with_body = head.body != http::BodyKind::none &&
                    !(head.body == http::BodyKind::content_length && head.content_length == 0);
-  if (!submitHeaders(head.status, head.fields(), request_id, with_body)) {
+  if (!submitHeaders(head.status, head.fields(), request_id, with_body, response_rules_)) {
     return core::Error{EMSGSIZE};
   }
   if (!with_body) body_ended_ = true;
@@ -364,7 +390,7 @@ ssize_t H2Stream::readResponse(uint8_t* buf, size_t length, uint32_t* data_flags
   return static_cast<ssize_t>(n);
 }
 
-size_t H2Stream::sendError(int status, std::string_view request_id) {
+size_t H2Stream::sendError(int status, std::string_view request_id, uint32_t retry_after) {
   if (closed_) return 0;
   if (response_started_) {
     abortResponse();
@@ -387,12 +413,11 @@ size_t H2Stream::sendError(int status, std::string_view request_id) {
     return sent_;
   }
   std::string_view reason = http::reasonPhrase(status);
-  char length[8];
-  size_t len = 0;
-  for (size_t v = reason.size() + 1; v > 0 || len == 0; v /= 10) length[len++] = static_cast<char>('0' + v % 10);
-  std::reverse(length, length + len);
+  char length[20], wait[20];
   http::Header fields[] = {{"content-type", "text/plain"},
-                           {"content-length", std::string_view(length, len)}};
+                           {"content-length", decimal(reason.size() + 1, length)},
+                           {"retry-after", decimal(retry_after, wait)}};
+  size_t field_count = retry_after != 0 ? 3 : 2;
   bool with_body = head_.method != "HEAD";
   if (with_body) {
     if (!out_.hasBuffer()) out_.attach(hub().buffers().get(kOutboundWindow));
@@ -402,7 +427,7 @@ size_t H2Stream::sendError(int status, std::string_view request_id) {
     sent_ += reason.size() + 1;
   }
   body_ended_ = true;
-  submitHeaders(status, fields, request_id, with_body);
+  submitHeaders(status, std::span(fields, field_count), request_id, with_body);
   return sent_;
 }
 

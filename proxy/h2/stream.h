@@ -89,7 +89,7 @@ class H2Stream final : public Downstream,
   core::Status sendResponseHead(const http::ResponseHead& head,
                                 std::string_view request_id) override;
   BodySink& responseBody() override { return *this; }
-  size_t sendError(int status, std::string_view request_id) override;
+  size_t sendError(int status, std::string_view request_id, uint32_t retry_after) override;
   bool responseStarted() const override { return response_started_; }
   void abortResponse() override;
 
@@ -104,9 +104,10 @@ class H2Stream final : public Downstream,
   core::Status write(std::string_view data, core::Duration timeout) override;
   core::Status end(std::span<const http::Header> trailers, core::Duration timeout) override;
   // The response headers (or trailers) from `fields` for HTTP/2: names lowercased,
-  // connection-specific fields left out. Returns false when they do not fit.
-  bool submitHeaders(int status, std::span<const http::Header> fields,
-                     std::string_view request_id, bool with_body);
+  // connection-specific fields left out, then `rules` (the route's response_headers, or
+  // null) applied. Returns false when they do not fit.
+  bool submitHeaders(int status, std::span<const http::Header> fields, std::string_view request_id,
+                     bool with_body, const http::HeaderRules* rules = nullptr);
 
   H2ServerSession& session_;
   int32_t id_;

@@ -537,6 +537,14 @@ size_t h2RequestFields(const http::RequestHead& head, const H2ForwardInfo& info,
     size_t slash = scheme_end == std::string_view::npos ? 0 : path.find('/', scheme_end + 3);
     path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
   }
+  if (info.rewrite.active()) {  // "/api/x?q" -> "/x?q", in scratch
+    size_t rest = std::min(path.size(), info.rewrite.prefix_len);
+    if (info.rewrite.with.size() + path.size() - rest > scratch.size()) return 0;
+    size_t start = at;
+    keep(info.rewrite.with);
+    keep(path.substr(rest));
+    path = std::string_view(scratch.data() + start, at - start);
+  }
   std::string_view authority = head.host.empty() ? info.default_authority : head.host;
   if (out.size() < 8) return 0;
   out[count++] = nv(":method", head.method);
@@ -570,16 +578,36 @@ size_t h2RequestFields(const http::RequestHead& head, const H2ForwardInfo& info,
       if (equalsIgnoreCase(c.name, "connection") && http::listContainsToken(c.value, n)) named = true;
     }
     if (named) continue;
+    if (info.rules != nullptr && info.rules->drops(n)) continue;
     if (count + 5 > out.size() || at + n.size() > scratch.size()) return 0;
     char* lower = scratch.data() + at;
     for (size_t i = 0; i < n.size(); ++i) lower[i] = http::toLowerAscii(n[i]);
     at += n.size();
     out[count++] = nv(std::string_view(lower, n.size()), h.value);
   }
-  out[count++] = nv("x-forwarded-for", xff);
-  if (!info.proto.empty()) out[count++] = nv("x-forwarded-proto", info.proto);
-  if (!head.host.empty()) out[count++] = nv("x-forwarded-host", head.host);
-  if (!info.request_id.empty()) out[count++] = nv("x-request-id", info.request_id);
+  const http::HeaderRules* rules = info.rules;
+  auto own = [&](http::HeaderId id) { return rules == nullptr || !rules->drops(id); };
+  if (own(http::HeaderId::x_forwarded_for)) out[count++] = nv("x-forwarded-for", xff);
+  if (!info.proto.empty() && own(http::HeaderId::x_forwarded_proto)) {
+    out[count++] = nv("x-forwarded-proto", info.proto);
+  }
+  if (!head.host.empty() && own(http::HeaderId::x_forwarded_host)) {
+    out[count++] = nv("x-forwarded-host", head.host);
+  }
+  if (!info.request_id.empty() && own(http::HeaderId::x_request_id)) {
+    out[count++] = nv("x-request-id", info.request_id);
+  }
+  if (rules != nullptr) {
+    for (size_t i = 0; i < rules->fieldCount(); ++i) {
+      http::HeaderRules::Field f = rules->field(i);
+      if (count == out.size() || rules->valueSize(f, *info.vars) > scratch.size() - at) return 0;
+      size_t start = at;
+      rules->expand(f, *info.vars, [&](std::string_view piece) {
+        if (!piece.empty()) keep(piece);  // a variable with no value has no buffer
+      });
+      out[count++] = nv(f.lower, std::string_view(scratch.data() + start, at - start));
+    }
+  }
   return count;
 }
 

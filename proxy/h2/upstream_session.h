@@ -29,6 +29,7 @@
 #include "proxy/buffer_pool.h"
 #include "proxy/h2/frame_writer.h"
 #include "proxy/h2/stream_handle.h"
+#include "proxy/http/header_rules.h"
 #include "proxy/http/message.h"
 #include "proxy/input_window.h"
 #include "proxy/message_body.h"
@@ -201,7 +202,8 @@ class H2UpstreamStream final : public BodySink,
 
 // The request head for an HTTP/2 upstream: pseudo-headers from the head (`:authority` from
 // Host, or `authority` when there is none), connection-specific fields left out, names
-// lowercased, the forwarding fields (X-Forwarded-For/-Proto/-Host, X-Request-Id) set.
+// lowercased, the forwarding fields (X-Forwarded-For/-Proto/-Host, X-Request-Id) set, then
+// the route's header rules and prefix rewrite applied.
 // Strings it makes live in `scratch`. Returns the fields used in `out`, 0 when they do not
 // fit.
 struct H2ForwardInfo {
@@ -210,6 +212,10 @@ struct H2ForwardInfo {
   std::string_view request_id;
   std::string_view scheme;      // "http" or "https": how greenlb reaches the upstream
   std::string_view default_authority;
+  // As in http::ForwardInfo: the route's request_headers and rewrite_prefix.
+  const http::HeaderRules* rules = nullptr;
+  const http::RuleVars* vars = nullptr;
+  http::PrefixRewrite rewrite{};
 };
 size_t h2RequestFields(const http::RequestHead& head, const H2ForwardInfo& info,
                        std::span<char> scratch, std::span<nghttp2_nv> out);

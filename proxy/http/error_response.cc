@@ -54,7 +54,7 @@ std::string_view reasonPhrase(int status) {
 }
 
 size_t writeErrorResponse(int status, std::string_view request_id, bool close, std::span<char> out,
-                          bool head_request) {
+                          bool head_request, uint32_t retry_after) {
   if (status < 100 || status > 999) return 0;
   std::string_view reason = reasonPhrase(status);
   if (reason.empty()) reason = "Error";
@@ -67,6 +67,11 @@ size_t writeErrorResponse(int status, std::string_view request_id, bool close, s
   w.putDecimal(reason.size() + 1);
   w.put("\r\n");
   if (!request_id.empty()) w.putHeader("X-Request-Id", request_id);
+  if (retry_after != 0) {
+    w.put("Retry-After: ");
+    w.putDecimal(retry_after);
+    w.put("\r\n");
+  }
   if (close) w.put("Connection: close\r\n");
   w.put("\r\n");
   if (!head_request) {

@@ -1,5 +1,7 @@
 #include "proxy/http/head_writer.h"
 
+#include <algorithm>
+
 #include "proxy/http/buffer_writer.h"
 #include "proxy/http/header_names.h"
 #include "proxy/http/header_util.h"
@@ -41,7 +43,11 @@ struct CopyRules {
   bool drop_forwarded;  // X-Forwarded-*: the request writer appends its own
 };
 
-void copyHeaders(BufferWriter& w, std::span<const Header> headers, const CopyRules& rules) {
+// Without header rules the loop is the same as before they existed: whether there are any
+// is decided once per head, not per field.
+template <bool kWithRules>
+void copyHeaders(BufferWriter& w, std::span<const Header> headers, const CopyRules& rules,
+                 const HeaderRules* header_rules) {
   bool listed[kMaxHeaders];
   markConnectionListed(headers, listed);
   bool framing_written = false;
@@ -83,9 +89,37 @@ void copyHeaders(BufferWriter& w, std::span<const Header> headers, const CopyRul
       case HeaderId::other:
         break;
     }
+    if constexpr (kWithRules) {
+      if (keep && header_rules->drops(h.name)) keep = false;
+    }
     if (keep) w.putHeader(h.name, h.value);
   }
   if (!framing_written) putFraming(w, rules.framing, rules.content_length);
+}
+
+void copyHeaders(BufferWriter& w, std::span<const Header> headers, const CopyRules& rules,
+                 const HeaderRules* header_rules) {
+  if (header_rules == nullptr) {
+    copyHeaders<false>(w, headers, rules, nullptr);
+  } else {
+    copyHeaders<true>(w, headers, rules, header_rules);
+  }
+}
+
+// The fields the rules set and add, values expanded.
+void putRuleFields(BufferWriter& w, const HeaderRules& rules, const RuleVars& vars) {
+  for (size_t i = 0; i < rules.fieldCount(); ++i) {
+    HeaderRules::Field f = rules.field(i);
+    w.put(f.name);
+    w.put(": ");
+    rules.expand(f, vars, [&](std::string_view piece) { w.put(piece); });
+    w.put("\r\n");
+  }
+}
+
+// A field the proxy writes itself, unless a rule removes or sets it.
+bool writesOwn(const HeaderRules* rules, HeaderId id) {
+  return rules == nullptr || !rules->drops(id);
 }
 
 void putForwardedFor(BufferWriter& w, std::span<const Header> headers, std::string_view client_ip) {
@@ -111,7 +145,15 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
   BufferWriter w(out);
   w.put(head.method);
   w.put(" ");
-  w.put(head.target);
+  if (info.rewrite.active()) {
+    size_t at = pathOffset(head.target);
+    size_t rest = std::min(head.target.size(), at + info.rewrite.prefix_len);
+    w.put(head.target.substr(0, at));
+    w.put(info.rewrite.with);
+    w.put(head.target.substr(rest));
+  } else {
+    w.put(head.target);
+  }
   w.put(" HTTP/1.1\r\n");
   // For an absolute-form target, and for HTTP/2's :authority, Host is the authority.
   const bool absolute = head.target_form == TargetForm::absolute || head.host_from_authority;
@@ -127,12 +169,22 @@ size_t writeUpstreamRequestHead(const RequestHead& head, const ForwardInfo& info
                         // upstream as 1.1 they would come alive.
                         .drop_expect = info.drop_expect || head.version == Version::http10,
                         .drop_host = absolute,
-                        .drop_forwarded = true});
+                        .drop_forwarded = true},
+              info.rules);
   if (info.upgrade) w.put("Connection: upgrade\r\n");
-  putForwardedFor(w, head.fields(), info.client_ip);
-  if (!info.proto.empty()) w.putHeader("X-Forwarded-Proto", info.proto);
-  if (!head.host.empty()) w.putHeader("X-Forwarded-Host", head.host);
-  if (!info.request_id.empty()) w.putHeader("X-Request-Id", info.request_id);
+  const HeaderRules* rules = info.rules;
+  if (writesOwn(rules, HeaderId::x_forwarded_for))
+    putForwardedFor(w, head.fields(), info.client_ip);
+  if (!info.proto.empty() && writesOwn(rules, HeaderId::x_forwarded_proto)) {
+    w.putHeader("X-Forwarded-Proto", info.proto);
+  }
+  if (!head.host.empty() && writesOwn(rules, HeaderId::x_forwarded_host)) {
+    w.putHeader("X-Forwarded-Host", head.host);
+  }
+  if (!info.request_id.empty() && writesOwn(rules, HeaderId::x_request_id)) {
+    w.putHeader("X-Request-Id", info.request_id);
+  }
+  if (rules != nullptr) putRuleFields(w, *rules, *info.vars);
   w.put("\r\n");
   return w.finish();
 }
@@ -151,14 +203,19 @@ size_t writeClientResponseHead(const ResponseHead& head, const ResponseInfo& inf
                         .keep_upgrade = head.upgrade,
                         .drop_expect = false,
                         .drop_host = false,
-                        .drop_forwarded = false});
+                        .drop_forwarded = false},
+              info.rules);
   if (head.upgrade)
     w.put("Connection: upgrade\r\n");
   else if (!info.keep_alive || info.dechunk)
     w.put("Connection: close\r\n");
   else if (info.client_is_http10)
     w.put("Connection: keep-alive\r\n");
-  if (!info.request_id.empty()) w.putHeader("X-Request-Id", info.request_id);
+  if (!info.request_id.empty() && writesOwn(info.rules, HeaderId::x_request_id)) {
+    w.putHeader("X-Request-Id", info.request_id);
+  }
+  if (!info.set_cookie.empty()) w.putHeader("Set-Cookie", info.set_cookie);
+  if (info.rules != nullptr) putRuleFields(w, *info.rules, *info.vars);
   w.put("\r\n");
   return w.finish();
 }

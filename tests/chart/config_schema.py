@@ -55,7 +55,7 @@ def value_schema(row, rows):
         return non_empty_string()
     if kind == "choice":
         return {"enum": row["choices"]}
-    if kind == "hash_key":
+    if kind in ("hash_key", "rate_limit_key"):
         return {"type": "string", "pattern": row["pattern"]}
     if kind == "retry_conditions":
         return {"type": "array", "items": {"type": "string", "pattern": row["pattern"]}}
@@ -70,6 +70,8 @@ def value_schema(row, rows):
             entry = {"oneOf": [{"$ref": "#/definitions/address"}, entry]}
         out["items"] = entry
         return out
+    if kind == "header_fields":
+        return {"type": "object", "additionalProperties": {"type": "string"}}
     sys.exit(f"config_schema.py: no JSON schema for value type {kind!r} ({path}): add one")
 
 

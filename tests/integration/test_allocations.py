@@ -56,10 +56,24 @@ def run_requests(conns, rounds):
                     assert data == body
 
 
-def test_zero_allocations_per_keep_alive_request(tmp_path):
+# A route with header rules and a prefix rewrite (docs/proxying.md, "Header rules and prefix
+# rewrite"): compiled at load, they too must cost no allocation per request.
+HEADER_RULES = """
+  [[listener.route]]
+  path_prefix = "/"
+  rewrite_prefix = "/"
+  upstream = "app"
+  request_headers = { set = { "X-Env" = "prod" }, add = { "X-Via" = "${listener}/${upstream}/${client_ip}/${request_id}" }, remove = ["X-Debug"] }
+  response_headers = { set = { "X-Served-By" = "${upstream}" }, remove = ["Server"] }
+"""
+
+
+@pytest.mark.parametrize("listener_extra", ["", HEADER_RULES], ids=["plain", "header_rules"])
+def test_zero_allocations_per_keep_alive_request(tmp_path, listener_extra):
     counter = tmp_path / "allocations"
     with Upstream("a") as a, Upstream("b") as b:
-        text, port, _ = basic_config([a.address, b.address], workers=1)
+        text, port, _ = basic_config([a.address, b.address], workers=1,
+                                     listener_extra=listener_extra)
         env = {"LD_PRELOAD": COUNTER_LIB, "MALLOC_COUNTER_FILE": str(counter)}
         with Greenlb(text, env=env) as lb:
             conns = [RawHttpConnection(port) for _ in range(4)]

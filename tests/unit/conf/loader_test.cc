@@ -236,7 +236,7 @@ resolve_every = "10s"
   EXPECT_EQ(web.tls->min_version, TlsVersion::v1_3);
   EXPECT_EQ(web.tls->alpn, (std::vector<std::string>{"http/1.1", "http/1.0"}));
   EXPECT_EQ(web.tls->ciphers, "ECDHE+AESGCM");
-  EXPECT_EQ(web.routes.at(0), (RouteConfig{"api.example.com", "/api/", "api"}));
+  EXPECT_EQ(web.routes.at(0), (RouteConfig{"api.example.com", "/api/", "api", {}, {}, {}, {}}));
   EXPECT_EQ(config->listeners[1].protocol, Protocol::tcp);
   EXPECT_EQ(config->listeners[1].listen, (Address{"::", 5432, true}));
 
@@ -315,6 +315,41 @@ TEST(Loader, LoadsAFileFromDisk) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result.config->source_path, path);
   EXPECT_EQ(result.config->listeners.size(), 1u);
+}
+
+TEST(Loader, RateLimits) {
+  auto config = testing::mustLoad(testing::toml(R"(
+[[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+  [listener.rate_limit]
+  requests_per_second = 100
+  [[listener.route]]
+  path_prefix = "/login"
+  upstream = "app"
+    [listener.route.rate_limit]
+    requests_per_second = 2
+    burst = 5
+    key = "header:X-Api-Key"
+  [[listener.route]]
+  upstream = "app"
+  rate_limit = { requests_per_second = 1000, key = "global" }
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:9001"]
+)"));
+  ASSERT_TRUE(config);
+  const ListenerConfig& l = config->listeners.at(0);
+  ASSERT_TRUE(l.rate_limit);
+  // burst defaults to the rate; the key to the client's address.
+  EXPECT_EQ(*l.rate_limit, (RateLimitConfig{100, 100, RateLimitKey::client_ip, ""}));
+  ASSERT_TRUE(l.routes.at(0).rate_limit);
+  EXPECT_EQ(*l.routes[0].rate_limit, (RateLimitConfig{2, 5, RateLimitKey::header, "x-api-key"}));
+  ASSERT_TRUE(l.routes.at(1).rate_limit);
+  EXPECT_EQ(*l.routes[1].rate_limit, (RateLimitConfig{1000, 1000, RateLimitKey::global, ""}));
+  EXPECT_FALSE(testing::mustLoad(testing::kMinimalConfig)->listeners.at(0).rate_limit);
 }
 
 TEST(Loader, InlineTablesAndDottedKeysWork) {

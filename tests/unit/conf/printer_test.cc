@@ -40,8 +40,26 @@ Config everythingSet(const TempDir& dir) {
                         TlsVersion::v1_3,
                         {"http/1.1", "http/1.0"},
                         "ECDHE+AESGCM:\"odd\\chars\""};
-  web.routes = {
-      {"api.example.com", "/api/", "api"}, {"*.example.com", "", "app"}, {"", "/static/", "app"}};
+  auto route = [](std::string host, std::string prefix, std::string upstream) {
+    RouteConfig r;
+    r.host = std::move(host);
+    r.path_prefix = std::move(prefix);
+    r.upstream = std::move(upstream);
+    return r;
+  };
+  web.routes = {route("api.example.com", "/api/", "api"), route("*.example.com", "", "app"),
+                route("", "/static/", "app")};
+  web.routes[0].rewrite_prefix = "/v1/";
+  // Keys in the order the loader reads them back (a TOML table's keys, sorted).
+  web.routes[0].request_headers = {
+      {{"X-Client", "${client_ip} via ${listener}"}, {"X-Env", "prod"}},
+      {{"Via", "greenlb $$1"}},
+      {"X-Debug", "x-forwarded-proto"}};
+  web.routes[2].response_headers = {
+      {{"Cache-Control", "no-store"}}, {{"X-Upstream", "${upstream}"}}, {"Server"}};
+  web.rate_limit = RateLimitConfig{100, 200, RateLimitKey::client_ip, ""};
+  web.routes[0].rate_limit = RateLimitConfig{5, 10, RateLimitKey::header, "x-api-key"};
+  web.routes[1].rate_limit = RateLimitConfig{1000, 1000, RateLimitKey::global, ""};
   c.listeners.push_back(web);
 
   ListenerConfig pg;
@@ -67,6 +85,7 @@ Config everythingSet(const TempDir& dir) {
   app.pool = {8, 15s};
   app.send_proxy_protocol = ProxyProtocol::v2;
   app.tls = UpstreamTls{true, d + "/ca.pem", "app.internal", d + "/client.crt", d + "/client.key"};
+  app.sticky = StickyConfig{"GLB", 1h};
   c.upstreams.push_back(app);
 
   UpstreamConfig api;
@@ -148,6 +167,9 @@ void collectKeys(const toml::table& table, const std::string& path, std::set<std
   for (auto&& [key, node] : table) {
     std::string full = path.empty() ? std::string(key.str()) : path + "." + std::string(key.str());
     out.insert(full);
+    // The keys of a header rule's `set` and `add` are header names, not keys of the schema.
+    const SchemaKey* row = findKey(path, key.str());
+    if (row != nullptr && row->value.type == ValueType::header_fields) continue;
     if (const auto* sub = node.as_table()) collectKeys(*sub, full, out);
     if (const auto* array = node.as_array()) {
       for (const auto& element : *array) {
@@ -193,7 +215,8 @@ TEST(Schema, EveryRowSaysWhatItHoldsAndWhereItLives) {
     if (k.value.type == ValueType::integer || k.value.type == ValueType::size) {
       EXPECT_LE(k.value.min, k.value.max) << k.path();
     }
-    if (k.value.type == ValueType::hash_key || k.value.type == ValueType::retry_conditions) {
+    if (k.value.type == ValueType::hash_key || k.value.type == ValueType::retry_conditions ||
+        k.value.type == ValueType::rate_limit_key) {
       EXPECT_FALSE(k.value.pattern.empty()) << k.path();
     }
     if (k.table.empty()) continue;

@@ -685,8 +685,8 @@ endpoints = ["127.0.0.1:9001"]
   ASSERT_TRUE(config);
   const auto& routes = config->listeners[0].routes;
   ASSERT_EQ(routes.size(), 2u);
-  EXPECT_EQ(routes[0], (RouteConfig{"api.example.com", "", "app"}));
-  EXPECT_EQ(routes[1], (RouteConfig{"*.example.com", "/v1/", "app"}));
+  EXPECT_EQ(routes[0], (RouteConfig{"api.example.com", "", "app", {}, {}, {}, {}}));
+  EXPECT_EQ(routes[1], (RouteConfig{"*.example.com", "/v1/", "app", {}, {}, {}, {}}));
 }
 
 TEST(Validation, SingleTableWhereAnArrayOfTablesBelongs) {
@@ -766,6 +766,54 @@ endpoints = ["127.0.0.1:9002"]
               ElementsAre("4:3: [upstream.hash] is missing required key 'key'",
                           "11:9: 'key': hash key \"header:\" needs a valid header name after the "
                           "colon"));
+}
+
+// --- rate limits (docs/rate-limits.md) ---------------------------------------------------
+
+TEST(Validation, RateLimitsNeedARateAndAValidKey) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+  [listener.rate_limit]
+  burst = 0
+  key = "cookie:sid"
+  [[listener.route]]
+  path_prefix = "/login"
+  upstream = "app"
+    [listener.route.rate_limit]
+    requests_per_second = 2
+    key = "header:"
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:9001"]
+)")),
+              ElementsAre("5:3: [listener.rate_limit] is missing required key "
+                          "'requests_per_second'",
+                          "6:11: 'burst' must be between 1 and 100000000, got 0",
+                          "7:9: 'key': rate limit key \"cookie:sid\" is not a rate limit key "
+                          "(expected \"client_ip\", \"header:NAME\" or \"global\")",
+                          "13:11: 'key': rate limit key \"header:\" needs a valid header name "
+                          "after the colon"));
+}
+
+TEST(Validation, ATcpListenerHasNoRequestsToLimit) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[[listener]]
+name = "pg"
+listen = "127.0.0.1:5432"
+protocol = "tcp"
+upstream = "db"
+  [listener.rate_limit]
+  requests_per_second = 10
+
+[[upstream]]
+name = "db"
+endpoints = ["127.0.0.1:9001"]
+)")),
+              ElementsAre("6:3: a rate limit counts HTTP requests; a tcp listener has none"));
 }
 
 TEST(Validation, DnsTogetherWithEndpoints) {

@@ -346,6 +346,7 @@ TEST(Registry, ExportsEveryFamilyOfTheSpecWithHelpAndType) {
       {"greenlb_bytes_sent_total", "counter"},
       {"greenlb_http2_connections_active", "gauge"},
       {"greenlb_http2_streams_active", "gauge"},
+      {"greenlb_rate_limited_total", "counter"},
       {"greenlb_upstream_requests_total", "counter"},
       {"greenlb_upstream_connect_duration_seconds", "histogram"},
       {"greenlb_upstream_first_byte_duration_seconds", "histogram"},
@@ -378,6 +379,7 @@ TEST(Registry, ExportsEveryFamilyOfTheSpecWithHelpAndType) {
 
   Registry r(1, "v");
   r.listener("web").setCertificateExpiry("c", 1);
+  r.listener("web").rateLimited("*");
   r.requests("web", "app").requests.add(0, 200);
   r.requests("web", "app").grpc_requests[14].add(0);
   r.upstream("app");

@@ -59,7 +59,7 @@ class LocalDownstream final : public Downstream, private BodySource, private Bod
     return {};
   }
   BodySink& responseBody() override { return *this; }
-  size_t sendError(int s, std::string_view id) override {
+  size_t sendError(int s, std::string_view id, uint32_t /*retry_after*/) override {
     status = s;
     made_by_proxy = true;
     fields["x-request-id"] = std::string(id);

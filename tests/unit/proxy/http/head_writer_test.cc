@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/proxy/http/head_writer_helpers.h"
 #include "tests/unit/proxy/http/parse_helpers.h"
 
 namespace greenlb::proxy::http {
@@ -22,21 +23,11 @@ ForwardInfo defaultForward() {
 }
 
 std::string upstream(std::string_view request, const ForwardInfo& info = defaultForward()) {
-  auto r = parseRequest(request);
-  EXPECT_EQ(r.status, ParseStatus::done) << request;
-  std::vector<char> buf(8192);
-  size_t n = writeUpstreamRequestHead(*r.head, info, buf);
-  EXPECT_GT(n, 0u);
-  return std::string(buf.data(), n);
+  return testing::upstreamHead(request, info);
 }
 
 std::string client(std::string_view response, const ResponseInfo& info, bool head = false) {
-  auto r = parseResponse(response, head);
-  EXPECT_EQ(r.status, ParseStatus::done) << response;
-  std::vector<char> buf(8192);
-  size_t n = writeClientResponseHead(*r.head, info, buf);
-  EXPECT_GT(n, 0u);
-  return std::string(buf.data(), n);
+  return testing::clientHead(response, info, head);
 }
 
 // --- requests -----------------------------------------------------------------------------
