@@ -61,6 +61,11 @@ ProbeResult probeEndpoint(const Endpoint& ep, const conf::HealthConfig& cfg,
   if (core::Status st = conn.connectTo(ep.address()); !st.ok()) {
     return failed(st.error(), deadline.expired());
   }
+  if (!hooks.preamble.empty()) {
+    if (core::Status st = conn.writeAll(hooks.preamble.data(), hooks.preamble.size()); !st.ok()) {
+      return failed(st.error(), deadline.expired());
+    }
+  }
   std::unique_ptr<ProbeChannel> channel;
   if (secure) {
     auto made = secure(ep, conn);

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "core/result.h"
 #include "core/socket.h"
@@ -36,6 +37,10 @@ using ProbeConversation =
 
 // How an upstream's checks reach their endpoints beyond a plain TCP connect.
 struct ProbeHooks {
+  // Bytes written first on the connected socket, before TLS: the PROXY header an upstream
+  // with send_proxy_protocol expects (LOCAL / UNKNOWN: a check speaks for no client), which
+  // the proxy layer makes (docs/proxy-protocol.md). Empty: none.
+  std::string preamble;
   ProbeChannelFactory secure;       // TLS upstreams
   ProbeConversation conversation;   // gRPC checks
 };

@@ -63,6 +63,10 @@ std::string_view toString(UpstreamProtocol p) {
   return nameIn(kUpstreamProtocolNames, p);
 }
 
+std::string_view toString(ProxyProtocol p) {
+  return nameIn(kProxyProtocolNames, p);
+}
+
 std::string_view toString(HashKey k) {
   return static_cast<size_t>(k) < std::size(kHashKeys) ? hashKeyOf(k).name : "?";
 }

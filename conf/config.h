@@ -68,6 +68,11 @@ enum class TlsVersion { v1_2, v1_3 };
 enum class UpstreamProtocol { http1, http2 };
 inline constexpr std::string_view kUpstreamProtocolNames[] = {"http1", "http2"};
 inline constexpr std::string_view kTlsVersionNames[] = {"1.2", "1.3"};  // by TlsVersion
+// The PROXY protocol (docs/proxy-protocol.md): which header a listener requires, which one
+// an upstream is sent. `any` is for listeners only: a sender picks one version.
+enum class ProxyProtocol : uint8_t { off, v1, v2, any };
+inline constexpr std::string_view kProxyProtocolNames[] = {"off", "v1", "v2", "any"};
+inline constexpr std::string_view kSendProxyProtocolNames[] = {"off", "v1", "v2"};  // a prefix
 
 struct ListenerTimeouts {
   Duration client_header = 10s;
@@ -141,6 +146,7 @@ struct ListenerConfig {
   Protocol protocol = Protocol::http;
   std::string upstream;  // default upstream; may be empty for http when routes cover all
   bool http2 = true;     // h2 by ALPN on TLS, h2c by prior knowledge on plain (docs/http2.md)
+  ProxyProtocol proxy_protocol = ProxyProtocol::off;  // the header every connection opens with
   ListenerTimeouts timeouts;
   ListenerLimits limits;
   std::optional<ListenerTls> tls;
@@ -237,6 +243,8 @@ struct UpstreamConfig {
   bool panic = true;
   Balance balance = Balance::round_robin;
   UpstreamProtocol protocol = UpstreamProtocol::http1;
+  // off, v1 or v2: a PROXY header first on each new connection (docs/proxy-protocol.md)
+  ProxyProtocol send_proxy_protocol = ProxyProtocol::off;
   std::vector<EndpointConfig> endpoints;
   std::optional<Address> dns;  // discovery instead of endpoints
   Duration resolve_every = 5s;
@@ -271,6 +279,7 @@ std::string_view toString(LogFormat f);
 std::string_view toString(TlsVersion v);
 std::string_view toString(UpstreamProtocol p);
 std::string_view toString(HashKey k);
+std::string_view toString(ProxyProtocol p);
 std::string_view toString(RateLimitKey k);
 
 }  // namespace greenlb::conf

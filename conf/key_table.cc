@@ -180,6 +180,8 @@ constexpr SchemaKey kKeys[] = {
     value("listener", "protocol", choice(kProtocolNames), get<&ListenerConfig::protocol>),
     value("listener", "upstream", of(VT::text), getUnlessEmpty<&ListenerConfig::upstream>),
     value("listener", "http2", boolean(), get<&ListenerConfig::http2>),
+    value("listener", "proxy_protocol", choice(kProxyProtocolNames),
+          get<&ListenerConfig::proxy_protocol>),
     section("listener", "timeouts", get<&ListenerConfig::timeouts>),
     section("listener", "limits", get<&ListenerConfig::limits>),
     section("listener", "tls", get<&ListenerConfig::tls>),
@@ -246,6 +248,8 @@ constexpr SchemaKey kKeys[] = {
     value("upstream", "panic", boolean(), get<&UpstreamConfig::panic>),
     value("upstream", "balance", choice(kBalanceNames), get<&UpstreamConfig::balance>),
     value("upstream", "protocol", choice(kUpstreamProtocolNames), get<&UpstreamConfig::protocol>),
+    value("upstream", "send_proxy_protocol", choice(kSendProxyProtocolNames),
+          get<&UpstreamConfig::send_proxy_protocol>),
     value("upstream", "endpoints", atLeast(VT::addresses_or_tables, 1),
           [](const void* s) -> FieldValue {
             const auto& u = as<UpstreamConfig>(s);

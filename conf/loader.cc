@@ -620,6 +620,7 @@ void readListener(const Table& t, Config& config, SourceMap& sources) {
   t.choice("protocol", l.protocol);
   t.text("upstream", l.upstream);
   t.flag("http2", l.http2);
+  t.choice("proxy_protocol", l.proxy_protocol);
   if (auto sub = t.table("timeouts")) {
     sub->duration("client_header", l.timeouts.client_header);
     sub->duration("client_idle", l.timeouts.client_idle);
@@ -772,6 +773,14 @@ void readUpstream(const Table& t, Config& config, SourceMap& sources) {
   t.flag("panic", u.panic);
   if (t.choice("balance", u.balance)) s.balance = t.at("balance");
   t.choice("protocol", u.protocol);
+  if (t.choice("send_proxy_protocol", u.send_proxy_protocol) &&
+      u.send_proxy_protocol != ProxyProtocol::off && u.protocol == UpstreamProtocol::http2) {
+    // docs/proxy-protocol.md, "HTTP/2 upstreams": a header speaks for one client, an HTTP/2
+    // connection for many.
+    t.ctx().error(*t.find("send_proxy_protocol"),
+                  "send_proxy_protocol needs protocol = \"http1\": an HTTP/2 upstream connection "
+                  "carries the requests of many clients, a PROXY header speaks for one");
+  }
   readEndpoints(t, u, s);
   readDns(t, u);
   t.duration("resolve_every", u.resolve_every);

@@ -16,6 +16,14 @@ namespace {
 
 event* asEvent(detail::EventStorage& s) { return reinterpret_cast<event*>(s.bytes); }
 
+// A socket's own address (getsockname) or its peer's (getpeername).
+Result<SocketAddress> addressOf(int fd, int (*name)(int, sockaddr*, socklen_t*)) {
+  SocketAddress a;
+  a.length = sizeof a.storage;
+  if (name(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) return lastError();
+  return a;
+}
+
 }  // namespace
 
 // ---- SocketAddress ----
@@ -261,18 +269,19 @@ Status Stream::connectTo(const SocketAddress& to) {
   return {};
 }
 
-Result<size_t> Stream::tryRead(void* buf, size_t len) {
+Result<size_t> Stream::receive(void* buf, size_t len, bool peek) {
   if (fd_ < 0) return Error{EBADF};
   // Drained and no edge since: the recv could only say EAGAIN. A registered socket hears
   // every later arrival; an unregistered one registers in the wait that follows, which
   // reports what arrived meanwhile. A FIN seen with the last data is still to be read.
   if (!read_ready_ && !peer_closed_) return Error{EAGAIN};
   for (;;) {
-    ssize_t n = ::recv(fd_, buf, len, 0);
+    ssize_t n = ::recv(fd_, buf, len, peek ? MSG_PEEK | MSG_DONTWAIT : 0);
     if (n > 0) {
       // A stream read returns less than asked only when the receive queue ran dry (it
-      // looks at the backlog too), and whatever arrives later raises a new edge.
-      if (static_cast<size_t>(n) < len) read_ready_ = false;
+      // looks at the backlog too), and whatever arrives later raises a new edge. A peek
+      // leaves what it saw queued: the flag stays.
+      if (!peek && static_cast<size_t>(n) < len) read_ready_ = false;
       return static_cast<size_t>(n);
     }
     if (n == 0) {
@@ -283,6 +292,14 @@ Result<size_t> Stream::tryRead(void* buf, size_t len) {
     if (errno == EAGAIN) read_ready_ = false;
     return lastError();
   }
+}
+
+Result<size_t> Stream::tryRead(void* buf, size_t len) {
+  return receive(buf, len, false);
+}
+
+Result<size_t> Stream::tryPeek(void* buf, size_t len) {
+  return receive(buf, len, true);
 }
 
 bool Socket::probeQuiet() {
@@ -391,12 +408,11 @@ Status Stream::shutdownWrite() {
 }
 
 Result<SocketAddress> Stream::peerAddress() const {
-  SocketAddress a;
-  a.length = sizeof a.storage;
-  if (getpeername(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
-    return lastError();
-  }
-  return a;
+  return addressOf(fd_, getpeername);
+}
+
+Result<SocketAddress> Stream::localAddress() const {
+  return addressOf(fd_, getsockname);
 }
 
 void Stream::setNoDelay(bool on) {
@@ -455,12 +471,7 @@ Result<Stream> Listener::accept(SocketAddress* peer) {
 }
 
 Result<SocketAddress> Listener::localAddress() const {
-  SocketAddress a;
-  a.length = sizeof a.storage;
-  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) != 0) {
-    return lastError();
-  }
-  return a;
+  return addressOf(fd_, getsockname);
 }
 
 }  // namespace greenlb::core

@@ -148,6 +148,11 @@ class Stream : public Socket {
   // edge arrived since the last drained read (readReady() is false).
   Result<size_t> tryRead(void* buf, size_t len);
 
+  // One look without consuming (MSG_PEEK), no waiting: the bytes queued (up to len), 0 at
+  // the end of stream, EAGAIN as an error when none are. Bytes already seen stay queued, so
+  // waiting for more is waitReadable(): only a new arrival raises the next edge. For
+  // protocols whose end must not be read past (the PROXY header before TLS or HTTP).
+  Result<size_t> tryPeek(void* buf, size_t len);
   // Reads exactly len bytes; ENODATA when the stream ends first.
   Status readExact(void* buf, size_t len);
   // Writes all of it, waiting for buffer space as needed.
@@ -159,7 +164,12 @@ class Stream : public Socket {
   Status shutdownWrite();
 
   Result<SocketAddress> peerAddress() const;
+  // The address this end is bound to (getsockname).
+  Result<SocketAddress> localAddress() const;
   void setNoDelay(bool on);
+
+ private:
+  Result<size_t> receive(void* buf, size_t len, bool peek);
 };
 
 struct ListenOptions {

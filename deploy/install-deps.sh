@@ -15,6 +15,7 @@ test=(
   python3 python3-pytest python3-h11 python3-websockets python3-prometheus-client python3-yaml
   curl openssl prometheus unzip chromium
   nghttp2-client python3-h2 python3-grpcio python3-protobuf
+  haproxy  # the PROXY protocol tests' real peer (tests/integration/test_proxy_protocol.py)
   fonts-dejavu-core  # the status page tests' screenshots: text in a known font, no tofu
 )
 

@@ -12,7 +12,8 @@ namespace greenlb::metrics {
 
 // reason; http2_protocol: a malformed frame or request (stream or connection error),
 // http2_flood: a connection ended for abuse (rapid reset, CONTINUATION, control frames,
-// HPACK bomb)
+// HPACK bomb), proxy_protocol: a connection that did not open with the PROXY header its
+// listener requires (missing, malformed, or cut short)
 enum class ClientError : uint8_t {
   bad_request,
   header_timeout,
@@ -20,6 +21,7 @@ enum class ClientError : uint8_t {
   reset,
   http2_protocol,
   http2_flood,
+  proxy_protocol,
 };
 enum class TimeoutKind : uint8_t { connect, response, idle };                        // kind
 enum class Unavailable : uint8_t { no_healthy, limits, draining };                   // reason
@@ -30,7 +32,8 @@ inline constexpr size_t kGrpcStatusCount = 17;
 
 // Label values, in enum order.
 inline constexpr std::string_view kClientErrorNames[] = {
-    "bad_request", "header_timeout", "too_large", "reset", "http2_protocol", "http2_flood"};
+    "bad_request",    "header_timeout", "too_large",     "reset",
+    "http2_protocol", "http2_flood",    "proxy_protocol"};
 inline constexpr std::string_view kTimeoutKindNames[] = {"connect", "response", "idle"};
 inline constexpr std::string_view kUnavailableNames[] = {"no_healthy", "limits", "draining"};
 inline constexpr std::string_view kCheckResultNames[] = {"success", "failure"};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <utility>
 
 #include "core/hub.h"
 #include "core/timeout.h"
@@ -14,6 +15,7 @@
 #include "proxy/http_exchange.h"
 #include "proxy/hub_context.h"
 #include "proxy/listener_socket.h"
+#include "proxy/proxy_header_reader.h"
 #include "proxy/tcp_tunnel.h"
 #include "proxy/timed_io.h"
 #include "proxy/tls_transport.h"
@@ -44,11 +46,13 @@ void ClientConnection::start() {
   accepted_ = Clock::now();
   Generation* used = nullptr;
   const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
-  if (plan.tls != nullptr) {
+  expect_proxy_ = plan.config->proxy_protocol;
+  if (plan.tls != nullptr || expect_proxy_ != conf::ProxyProtocol::off) {
     // A TLS client speaks first (its ClientHello), on http and tcp listeners alike: until
     // it does it needs no fiber and no TLS session. A ClientHello already in the socket is
     // not missed: registering the socket with epoll reports the readiness it already has
-    // (test_dormant_accept.py), and the handshake needs the registration anyway.
+    // (test_dormant_accept.py), and the handshake needs the registration anyway. A proxy
+    // sending a PROXY header speaks first too, on every kind of listener.
     goDormant(plan.config->timeouts.client_header);
     return;
   }
@@ -79,7 +83,10 @@ void ClientConnection::onIdleTimeout(core::Socket&) {
     Generation* used = nullptr;
     const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
     size_t hub = hub_.index();
-    if (plan.tls != nullptr) {
+    if (expect_proxy_ != conf::ProxyProtocol::off) {
+      // Silent: no PROXY header was sent, nor anything else (docs/proxy-protocol.md).
+      plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub);
+    } else if (plan.tls != nullptr) {
       plan.metrics->tls_handshakes[metrics::index(metrics::CheckResult::failure)].add(hub);
     } else {
       plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub);
@@ -205,6 +212,31 @@ bool ClientConnection::startTls() {
   return true;
 }
 
+bool ClientConnection::acceptProxyHeader() {
+  conf::ProxyProtocol accept = std::exchange(expect_proxy_, conf::ProxyProtocol::off);
+  Generation* used = nullptr;
+  core::Duration budget = listener_.planIn(hub_.current(), &used).config->timeouts.client_header;
+  ProxyHeader header;
+  ProxyRead r;
+  {
+    // Part of the first head, like a TLS handshake: within client_header of accept.
+    core::Timeout deadline(budget - (Clock::now() - accepted_));
+    r = readProxyHeader(stream_, accept, &header);
+  }
+  if (r.outcome == ProxyReadOutcome::ok) {
+    // LOCAL and UNKNOWN (the sender's own health checks) keep the socket's peer.
+    if (!header.local) peer_ = header.source;
+    return true;
+  }
+  const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
+  if (r.outcome == ProxyReadOutcome::invalid) {
+    plan.metrics->client_errors[metrics::index(ClientError::proxy_protocol)].add(hub_.index());
+  } else if (r.outcome == ProxyReadOutcome::silent && r.timed_out) {
+    plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_.index());
+  }
+  return false;
+}
+
 void ClientConnection::run() {
   Served s = serve();
   // Draining with the listener still open (drain_delay): the response just sent may have
@@ -223,6 +255,7 @@ void ClientConnection::run() {
 }
 
 ClientConnection::Served ClientConnection::serve() {
+  if (expect_proxy_ != conf::ProxyProtocol::off && !acceptProxyHeader()) return {Next::close};
   if (requests == 0 && tls_ == nullptr && !startTls()) return {Next::close};
   if (listener_.protocol() == conf::Protocol::tcp) {
     serveTcp(*this);

@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "conf/config.h"
 #include "core/socket.h"
 #include "core/time.h"
 #include "proxy/tls_transport.h"
@@ -28,8 +29,9 @@ class ClientConnection final : public core::IdleWatcher {
                    const core::SocketAddress& peer);
   ~ClientConnection();
 
-  // A fresh connection: a TLS one (http or tcp listener) goes dormant until its client's
-  // first byte; a plain one gets a fiber at once, which on an HTTP listener goes dormant
+  // A fresh connection: a TLS one (http or tcp listener), or one that must open with a
+  // PROXY header, goes dormant until its client's first byte; a plain one gets a fiber at
+  // once, which on an HTTP listener goes dormant
   // if the request is not there yet (a plain tcp one connects upstream: the server may
   // speak first). Deletes itself when it cannot go on.
   void start();
@@ -48,6 +50,8 @@ class ClientConnection final : public core::IdleWatcher {
   // What requests are read from and answered on: the socket, or TLS over it.
   Transport& transport() { return tls_ != nullptr ? static_cast<Transport&>(*tls_) : plain_; }
   bool isTls() const { return tls_ != nullptr; }
+  // The client's address: the socket's peer, or the source a PROXY header carried
+  // (docs/proxy-protocol.md): the one client address for logs, headers, hashing and limits.
   const core::SocketAddress& peer() const { return peer_; }
   ListenerSocket& listener() { return listener_; }
   HubContext& hub() { return hub_; }
@@ -66,6 +70,8 @@ class ClientConnection final : public core::IdleWatcher {
   void spawnServer();
   // A TLS listener's handshake, before the first request; false: close the connection.
   bool startTls();
+  // The PROXY header the listener requires, before anything else; false: close.
+  bool acceptProxyHeader();
   // What the fiber does when it stops serving: wait dormant for the next request (for
   // `idle`), close, or close after draining what the client still sends.
   enum class Next : uint8_t { dormant, close, linger };
@@ -89,6 +95,9 @@ class ClientConnection final : public core::IdleWatcher {
   // complete within client_header of this, however long the connection stayed dormant.
   core::TimePoint accepted_;
   bool active_ = false;  // a fiber is serving it
+  // The PROXY header still owed (decided at accept, so that a reload in between changes
+  // nothing for this connection); off once read. Fits in the padding after active_.
+  conf::ProxyProtocol expect_proxy_ = conf::ProxyProtocol::off;
 };
 
 }  // namespace greenlb::proxy

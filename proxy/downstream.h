@@ -28,6 +28,9 @@ class Downstream {
   virtual const http::RequestHead& head() const = 0;
   virtual std::string_view protocol() const = 0;  // "HTTP/1.1", "HTTP/1.0", "HTTP/2.0"
   virtual const core::SocketAddress& peer() const = 0;
+  // The client connection's socket (a PROXY header sent upstream names its local address),
+  // or null where there is none.
+  virtual const core::Stream* socket() const { return nullptr; }
   virtual bool tls() const = 0;
   virtual HubContext& hub() = 0;
   // The HTTP/1.1 connection itself, for the byte-level path between two HTTP/1.1 sides;

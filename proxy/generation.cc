@@ -3,6 +3,7 @@
 #include "core/dns.h"
 #include "core/timeout.h"
 #include "proxy/grpc_health_check.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/tls_probe.h"
 
 namespace greenlb::proxy {
@@ -87,6 +88,11 @@ std::shared_ptr<Generation> buildGeneration(std::shared_ptr<const conf::Config> 
     // Checks of a TLS upstream speak TLS. A carried-over upstream keeps the CA it was made
     // with for its checks; requests use the freshly loaded one. gRPC checks speak HTTP/2.
     balancer::ProbeHooks hooks;
+    if (uc.send_proxy_protocol != conf::ProxyProtocol::off) {
+      char header[kProxyHeaderMaxWrite];
+      size_t n = writeProxyHeader(uc.send_proxy_protocol, nullptr, nullptr, header);
+      hooks.preamble.assign(header, n);
+    }
     if (auto found = tls.upstreams.find(uc.name); found != tls.upstreams.end()) {
       hooks.secure = tlsProbeChannel(found->second);
     }

@@ -37,6 +37,11 @@ std::string_view H1Downstream::protocol() const {
 }
 
 const core::SocketAddress& H1Downstream::peer() const { return client_.peer(); }
+
+const core::Stream* H1Downstream::socket() const {
+  return &client_.stream();
+}
+
 bool H1Downstream::tls() const { return client_.isTls(); }
 HubContext& H1Downstream::hub() { return client_.hub(); }
 Transport& H1Downstream::transport() { return client_.transport(); }

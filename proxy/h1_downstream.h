@@ -31,6 +31,7 @@ class H1Downstream final : public Downstream {
   const http::RequestHead& head() const override { return head_; }
   std::string_view protocol() const override;
   const core::SocketAddress& peer() const override;
+  const core::Stream* socket() const override;
   bool tls() const override;
   HubContext& hub() override;
   H1Downstream* http1() override { return this; }

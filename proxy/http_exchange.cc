@@ -163,6 +163,7 @@ bool HttpExchange::rateLimited(const RateLimit& limit) {
 void HttpExchange::forward(balancer::Upstream& up) {
   const ClientTlsContext* tls = gen_.upstream_tls[static_cast<size_t>(upstream_index_)].get();
   attempts_.emplace(down_.hub(), up, tls);
+  attempts_->proxyFor(down_.peer(), down_.socket());
   up.computeHashKey(httpRequestView(down_.peer(), head_), attempts_->pickContext());
   if (const auto& sticky = up.config().sticky) {
     // A cookie set by any greenlb for this upstream names its endpoint (balancer/sticky.h).

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "balancer/request_view.h"
 #include "core/hub.h"
 #include "core/timeout.h"
 #include "proxy/client_connection.h"
@@ -30,6 +31,14 @@ void serveTcp(ClientConnection& client) {
   // least_conn from its connect to its end; connect failures are retried under retry.on,
   // the retry budget and the backoff.
   UpstreamAttempts attempts(hub, up, owner->upstream_tls[static_cast<size_t>(index)].get());
+  // send_proxy_protocol: one header per client connection, since each has its own
+  // upstream connection.
+  attempts.proxyFor(client.peer(), &client.stream());
+  // maglev's "client_ip", the one key a tcp listener's upstream may hash
+  // (conf/policy_table.h): the client's address, the PROXY header's source if one came.
+  balancer::RequestView view;
+  view.peer = &client.peer();
+  up.computeHashKey(view, attempts.pickContext());
   std::unique_ptr<UpstreamConnection> conn;
   while (attempts.next() != nullptr) {
     conn = attempts.openConnection(/*allow_pooled=*/false);

@@ -7,6 +7,7 @@
 #include "core/timeout.h"
 #include "proxy/h2/upstream_session.h"
 #include "proxy/hub_context.h"
+#include "proxy/proxy_protocol.h"
 #include "proxy/tls_context.h"
 #include "proxy/tls_transport.h"
 
@@ -69,13 +70,19 @@ balancer::Endpoint* UpstreamAttempts::next() {
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamAttempts::openConnection(bool allow_pooled) {
+  const conf::UpstreamConfig& cfg = up_.config();
+  conf::ProxyProtocol send_proxy = cfg.send_proxy_protocol;
   if (allow_pooled && !fresh_only_) {
-    if (auto c = pinned_->take()) {
+    // With PROXY headers, only a connection whose header named this client
+    // (docs/proxy-protocol.md, "Pooled connections"); without, only one that sent none
+    // (a reload may have turned send_proxy_protocol off under a kept pool).
+    static const core::SocketAddress kNoHeader{};
+    bool proxied = send_proxy != conf::ProxyProtocol::off && proxy_client_ != nullptr;
+    if (auto c = pinned_->take(proxied ? *proxy_client_ : kNoHeader)) {
       reused_ = true;
       return c;
     }
   }
-  const conf::UpstreamConfig& cfg = up_.config();
   balancer::Endpoint& ep = *endpoint_;
   std::unique_ptr<UpstreamConnection> conn = pinned_->fresh();
   core::TimePoint t0 = Clock::now();
@@ -85,6 +92,7 @@ std::unique_ptr<UpstreamConnection> UpstreamAttempts::openConnection(bool allow_
   {
     core::Timeout t(cfg.timeouts.connect);  // TCP and TLS connect ([upstream.timeouts] connect)
     st = conn->stream().connectTo(ep.address());
+    if (st.ok() && send_proxy != conf::ProxyProtocol::off) st = sendProxyHeader(*conn, send_proxy);
     if (st.ok() && tls_ != nullptr) {
       auto session = tls_->handshake(ep.name(), conn->stream());
       if (session.ok()) {
@@ -112,6 +120,26 @@ std::unique_ptr<UpstreamConnection> UpstreamAttempts::openConnection(bool allow_
            : tls_failed ? UpstreamError::tls_handshake_failed
                         : UpstreamError::connect_failed;
   return nullptr;
+}
+
+core::Status UpstreamAttempts::sendProxyHeader(UpstreamConnection& conn,
+                                               conf::ProxyProtocol version) {
+  char header[kProxyHeaderMaxWrite];
+  size_t n = 0;
+  if (proxy_client_ != nullptr) {
+    core::SocketAddress local;
+    if (proxy_client_socket_ != nullptr) {
+      if (core::Result<core::SocketAddress> a = proxy_client_socket_->localAddress(); a.ok()) {
+        local = *a;
+      }
+    }
+    n = writeProxyHeader(version, proxy_client_, &local, header);
+    if (n > 0) conn.setProxiedFor(*proxy_client_);
+  }
+  // No client to speak for (or no IP address to name): LOCAL / UNKNOWN, which the
+  // upstream takes as "use the connection's own addresses".
+  if (n == 0) n = writeProxyHeader(version, nullptr, nullptr, header);
+  return conn.stream().writeAll(header, n);
 }
 
 H2StreamHandle UpstreamAttempts::openStream() {

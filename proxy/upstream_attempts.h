@@ -38,6 +38,15 @@ class UpstreamAttempts {
 
   // The pick's input (a consistent-hash key), set before the first next().
   balancer::PickContext& pickContext() { return ctx_; }
+  // The client the attempts are for, where the upstream is sent PROXY headers
+  // (send_proxy_protocol, docs/proxy-protocol.md): a new connection's header names `client`
+  // as its source and the local address of `client_socket` (what the client connected to)
+  // as its destination; pooled connections are then only those sent for `client`. Both
+  // must outlive the attempts.
+  void proxyFor(const core::SocketAddress& client, const core::Stream* client_socket) {
+    proxy_client_ = &client;
+    proxy_client_socket_ = client_socket;
+  }
 
   // The endpoint of the next attempt, its request begun (counted in flight, holding its
   // max_connections slot): the first pick; after retry(), another endpoint where one
@@ -80,10 +89,14 @@ class UpstreamAttempts {
  private:
   void endAttempt();
   bool backoff(uint32_t retry);
+  // Sends the PROXY header on a new connection (before TLS, as HAProxy's send-proxy does).
+  core::Status sendProxyHeader(UpstreamConnection& conn, conf::ProxyProtocol version);
 
   HubContext& hub_;
   balancer::Upstream& up_;
   const ClientTlsContext* tls_;
+  const core::SocketAddress* proxy_client_ = nullptr;
+  const core::Stream* proxy_client_socket_ = nullptr;
   size_t hub_index_;
   balancer::PickContext ctx_;
   balancer::RetryBudget::Request budget_;

@@ -20,18 +20,18 @@ EndpointPool::EndpointPool(uint32_t max_idle, core::Duration idle_timeout,
 
 EndpointPool::~EndpointPool() { close(); }
 
-std::unique_ptr<UpstreamConnection> EndpointPool::take() {
-  while (UpstreamConnection* c = head_) {
-    head_ = c->next_;
-    if (head_ != nullptr) head_->prev_ = nullptr;
-    c->next_ = c->prev_ = nullptr;
-    --idle_;
-    metrics_->pool_idle.add(hub_, -1);
-    c->stream_.unwatchIdle();
-    std::unique_ptr<UpstreamConnection> out(c);
-    // Readiness since it was pooled (an edge the idle watcher has not been told of yet)
-    // means unasked bytes or a close: never reused.
-    if (out->stream_.quiet()) return out;
+std::unique_ptr<UpstreamConnection> EndpointPool::take(const core::SocketAddress& proxied_for) {
+  for (UpstreamConnection* c = head_; c != nullptr;) {
+    UpstreamConnection* next = c->next_;
+    if (c->proxied_for_ == proxied_for) {
+      unlink(c);
+      c->stream_.unwatchIdle();
+      std::unique_ptr<UpstreamConnection> out(c);
+      // Readiness since it was pooled (an edge the idle watcher has not been told of yet)
+      // means unasked bytes or a close: never reused.
+      if (out->stream_.quiet()) return out;
+    }
+    c = next;
   }
   return nullptr;
 }
@@ -39,7 +39,16 @@ std::unique_ptr<UpstreamConnection> EndpointPool::take() {
 void EndpointPool::give(std::unique_ptr<UpstreamConnection> c) {
   // Only a quiet connection: the caller checked that its response ended exactly at its
   // framing with nothing pending behind it (docs/security.md).
-  if (closed_ || idle_ >= max_idle_ || !c->stream_.valid() || !c->stream_.quiet()) return;
+  if (closed_ || max_idle_ == 0 || !c->stream_.valid() || !c->stream_.quiet()) return;
+  if (idle_ >= max_idle_) {
+    // Full. A connection that sent a PROXY header serves only its client: it replaces the
+    // coldest idle one, so that clients gone for good do not keep the pool full of
+    // connections nobody else may use until they time out.
+    if (c->proxied_for_.length == 0 || head_ == nullptr) return;
+    UpstreamConnection* coldest = head_;
+    while (coldest->next_ != nullptr) coldest = coldest->next_;
+    drop(coldest);
+  }
   UpstreamConnection* raw = c.release();
   raw->prev_ = nullptr;
   raw->next_ = head_;
@@ -50,15 +59,20 @@ void EndpointPool::give(std::unique_ptr<UpstreamConnection> c) {
   raw->stream_.watchIdle(raw, idle_timeout_);
 }
 
-void EndpointPool::drop(UpstreamConnection* c) {
+void EndpointPool::unlink(UpstreamConnection* c) {
   if (c->prev_ != nullptr) {
     c->prev_->next_ = c->next_;
   } else {
     head_ = c->next_;
   }
   if (c->next_ != nullptr) c->next_->prev_ = c->prev_;
+  c->next_ = c->prev_ = nullptr;
   --idle_;
   metrics_->pool_idle.add(hub_, -1);
+}
+
+void EndpointPool::drop(UpstreamConnection* c) {
+  unlink(c);
   delete c;
 }
 

@@ -34,6 +34,11 @@ class UpstreamConnection final : public core::IdleWatcher {
   // The socket, or TLS over it when the upstream speaks TLS.
   Transport& transport() { return tls_ != nullptr ? *tls_ : plain_; }
   void setTls(std::unique_ptr<Transport> tls) { tls_ = std::move(tls); }
+  // The client a PROXY header sent on this connection spoke for; empty (length 0) when none
+  // was. Such a connection is that client's alone, as HAProxy makes it private
+  // (docs/proxy-protocol.md, "Pooled connections").
+  const core::SocketAddress& proxiedFor() const { return proxied_for_; }
+  void setProxiedFor(const core::SocketAddress& client) { proxied_for_ = client; }
   uint64_t requests = 0;  // served on this connection so far
 
  private:
@@ -45,6 +50,7 @@ class UpstreamConnection final : public core::IdleWatcher {
   PlainTransport plain_{stream_};
   std::unique_ptr<Transport> tls_;
   EndpointPool* pool_;
+  core::SocketAddress proxied_for_;
   UpstreamConnection* prev_ = nullptr;
   UpstreamConnection* next_ = nullptr;
 };
@@ -65,8 +71,10 @@ class EndpointPool final : public balancer::EndpointHubState {
   EndpointPool(const EndpointPool&) = delete;
   EndpointPool& operator=(const EndpointPool&) = delete;
 
-  // The most recently used idle connection, or null.
-  std::unique_ptr<UpstreamConnection> take();
+  // The most recently used idle connection that sent a PROXY header for `proxied_for`
+  // (empty: that sent none), or null. Without PROXY headers every connection matches and
+  // the first one is taken; with them, connections of other clients are passed over.
+  std::unique_ptr<UpstreamConnection> take(const core::SocketAddress& proxied_for);
   // A new, unconnected connection object belonging to this pool.
   std::unique_ptr<UpstreamConnection> fresh() { return std::make_unique<UpstreamConnection>(this); }
   // Keeps `c` for reuse (or closes it when the pool is full or closing).
@@ -95,6 +103,7 @@ class EndpointPool final : public balancer::EndpointHubState {
  private:
   friend class UpstreamConnection;
   void drop(UpstreamConnection* c);  // idle connection died: unlink and delete
+  void unlink(UpstreamConnection* c);
 
   uint32_t max_idle_;
   core::Duration idle_timeout_;

@@ -64,7 +64,7 @@ fi
 fuzz_seconds=${GREENLB_FUZZ_SECONDS:-20}
 if [ "$fuzz_seconds" != 0 ] && command -v clang++ >/dev/null && [ -d "$root/tests/fuzz" ]; then
   log "libFuzzer targets (${fuzz_seconds}s each)"
-  CC=clang CXX=clang++ targets="fuzz_config fuzz_http_request fuzz_http_response fuzz_chunked" \
+  CC=clang CXX=clang++ targets="fuzz_config fuzz_http_request fuzz_http_response fuzz_chunked fuzz_proxy_header" \
     build "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DGREENLB_FUZZ=ON -DGREENLB_BENCH=OFF -DGREENLB_WERROR=OFF
   GREENLB_FUZZ_SECONDS=$fuzz_seconds run_ctest "$root/build-fuzz" -L fuzz

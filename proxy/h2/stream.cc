@@ -73,6 +73,11 @@ H2Stream::~H2Stream() {
 }
 
 const core::SocketAddress& H2Stream::peer() const { return session_.connection().peer(); }
+
+const core::Stream* H2Stream::socket() const {
+  return &session_.connection().stream();
+}
+
 bool H2Stream::tls() const { return session_.connection().isTls(); }
 HubContext& H2Stream::hub() { return session_.hub(); }
 

@@ -76,6 +76,7 @@ class H2Stream final : public Downstream,
   const http::RequestHead& head() const override { return head_; }
   std::string_view protocol() const override { return "HTTP/2.0"; }
   const core::SocketAddress& peer() const override;
+  const core::Stream* socket() const override;
   bool tls() const override;
   HubContext& hub() override;
   bool bodyInHand() const override { return in_hand_; }

@@ -230,6 +230,8 @@ def test_exact_counters_after_known_traffic_and_across_reloads():
                 labelled(listener="web", reason="http2_flood"): 0,
                 labelled(listener="edge", reason="http2_protocol"): 0,
                 labelled(listener="edge", reason="http2_flood"): 0,
+                labelled(listener="web", reason="proxy_protocol"): 0,
+                labelled(listener="edge", reason="proxy_protocol"): 0,
             }
             assert samples(m, "greenlb_connections_accepted_total")[labelled(listener="web")] == \
                 web_connections

@@ -33,6 +33,7 @@ Config everythingSet(const TempDir& dir) {
   web.name = "web";
   web.listen = {"0.0.0.0", 8443, true};
   web.upstream = "app";
+  web.proxy_protocol = ProxyProtocol::any;
   web.timeouts = {5s, 30s, 2h};
   web.limits = {64 * kKiB, 10 * kMiB, 100};
   web.tls = ListenerTls{{{d + "/web.crt", d + "/web.key"}, {d + "/api.crt", d + "/api.key"}},
@@ -82,6 +83,7 @@ Config everythingSet(const TempDir& dir) {
   app.outlier = {0, 1min, 30, 10s};
   app.limits = {100, 1000, 0};
   app.pool = {8, 15s};
+  app.send_proxy_protocol = ProxyProtocol::v2;
   app.tls = UpstreamTls{true, d + "/ca.pem", "app.internal", d + "/client.crt", d + "/client.key"};
   app.sticky = StickyConfig{"GLB", 1h};
   c.upstreams.push_back(app);

@@ -373,6 +373,39 @@ format = "apache"
                           "\"apache\""));
 }
 
+TEST(Validation, ProxyProtocolVersions) {
+  // "any" is for listeners: a sender picks one version (docs/proxy-protocol.md).
+  EXPECT_THAT(errorsOf(toml(R"(
+[[listener]]
+name = "web"
+listen = "127.0.0.1:8080"
+upstream = "app"
+proxy_protocol = "v3"
+
+[[upstream]]
+name = "app"
+endpoints = ["127.0.0.1:9001"]
+send_proxy_protocol = "any"
+)")),
+              ElementsAre("5:18: 'proxy_protocol' must be one of \"off\", \"v1\", \"v2\" or "
+                          "\"any\", not \"v3\"; did you mean \"v1\"?",
+                          "10:23: 'send_proxy_protocol' must be one of \"off\", \"v1\" or "
+                          "\"v2\", not \"any\""));
+}
+
+TEST(Validation, SendProxyProtocolNeedsHttp1Upstreams) {
+  EXPECT_THAT(errorsOf(toml(R"(
+[[upstream]]
+name = "app"
+protocol = "http2"
+endpoints = ["127.0.0.1:9001"]
+send_proxy_protocol = "v1"
+)")),
+              ElementsAre("5:23: send_proxy_protocol needs protocol = \"http1\": an HTTP/2 "
+                          "upstream connection carries the requests of many clients, a PROXY "
+                          "header speaks for one"));
+}
+
 TEST(Validation, TlsMinVersionAsAFloat) {
   TempDir dir;
   dir.write("a.crt", "x");
