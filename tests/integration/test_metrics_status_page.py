@@ -71,11 +71,16 @@ endpoints = ["{a.address}", "{dead}"]
                 wait_until(lambda: endpoint("api", dead)["state"] == "ejected",
                            what="the dead endpoint ejected")
 
+                # Charts are lines: the page must find at least two samples with traffic
+                # for the listener and every upstream (the health check may take the sick
+                # endpoint out within the first second, before a second sample exists).
                 def history_has_traffic():
-                    h = json.loads(lb.admin_get("/status/history?seconds=3")[2])
-                    return any(v for v in h["listeners"][0]["requests_per_second"])
+                    h = json.loads(lb.admin_get("/status/history?seconds=5")[2])
+                    series = [h["listeners"][0]] + h["upstreams"]
+                    return all(sum(1 for v in s["requests_per_second"] if v) >= 2
+                               for s in series)
 
-                wait_until(history_has_traffic, what="a history sample with requests")
+                wait_until(history_has_traffic, what="two history samples with requests")
                 lb.addresses = {"a": a.address, "b": b.address, "sick": sick.address,
                                 "dead": dead}
                 yield lb
