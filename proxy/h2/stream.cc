@@ -6,6 +6,7 @@
 #include "core/timeout.h"
 #include "proxy/client_connection.h"
 #include "proxy/grpc.h"
+#include "proxy/h2/outbound_body.h"
 #include "proxy/h2/server_session.h"
 #include "proxy/http/buffer_writer.h"
 #include "proxy/http/error_response.h"
@@ -19,7 +20,6 @@ namespace {
 // The request window a stream grants its client (SETTINGS_INITIAL_WINDOW_SIZE is left at
 // the protocol's default): the inbound buffer never holds more than this.
 constexpr size_t kStreamWindow = 65535;
-constexpr size_t kOutboundWindow = 16 * 1024;
 
 std::string_view view(nghttp2_rcbuf* b) {
   nghttp2_vec v = nghttp2_rcbuf_get_buf(b);
@@ -33,21 +33,6 @@ std::string_view decimal(uint64_t v, char (&buf)[20]) {
   return {buf, w.finish()};
 }
 
-nghttp2_nv nv(std::string_view name, std::string_view value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-// Connection-specific fields have no place in HTTP/2 (RFC 9113 section 8.2.2).
-bool connectionSpecific(std::string_view name) {
-  using http::equalsIgnoreCase;
-  return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
-         equalsIgnoreCase(name, "proxy-connection") ||
-         equalsIgnoreCase(name, "transfer-encoding") || equalsIgnoreCase(name, "upgrade") ||
-         equalsIgnoreCase(name, "te") || equalsIgnoreCase(name, "trailer") ||
-         equalsIgnoreCase(name, "x-request-id");
-}
 
 // A field the Connection header of `fields` names (also hop-by-hop).
 bool namedByConnection(std::span<const http::Header> fields, std::string_view name) {
@@ -189,7 +174,7 @@ void H2Stream::closedBySession(uint32_t error_code) {
   closed_ = true;
   reset_code = error_code;
   data_arrived_.set();
-  drained_.set();
+  out_.wake();
 }
 
 void H2Stream::startExchange() {
@@ -257,21 +242,21 @@ bool H2Stream::submitHeaders(int status, std::span<const http::Header> fields,
   char status_text[4] = {static_cast<char>('0' + status / 100 % 10),
                          static_cast<char>('0' + status / 10 % 10),
                          static_cast<char>('0' + status % 10), 0};
-  nva[count++] = nv(":status", std::string_view(status_text, 3));
+  nva[count++] = h2Field(":status", std::string_view(status_text, 3));
   size_t at = 0;
   for (const http::Header& h : fields) {
-    if (connectionSpecific(h.name) || namedByConnection(fields, h.name)) continue;
+    if (h2ConnectionSpecific(h.name) || namedByConnection(fields, h.name)) continue;
     if (rules != nullptr && rules->drops(h.name)) continue;
     if (at + h.name.size() > sizeof lower || count + 2 >= std::size(nva)) return false;
     for (size_t i = 0; i < h.name.size(); ++i) lower[at + i] = http::toLowerAscii(h.name[i]);
-    nva[count++] = nv(std::string_view(lower + at, h.name.size()), h.value);
+    nva[count++] = h2Field(std::string_view(lower + at, h.name.size()), h.value);
     at += h.name.size();
-    sent_ += h.name.size() + h.value.size() + 2;
+    out_.count(h.name.size() + h.value.size() + 2);
   }
   if (!request_id.empty() && (rules == nullptr || !rules->drops(http::HeaderId::x_request_id))) {
-    nva[count++] = nv("x-request-id", request_id);
+    nva[count++] = h2Field("x-request-id", request_id);
   }
-  if (!sticky_cookie_.empty()) nva[count++] = nv("set-cookie", sticky_cookie_);
+  if (!sticky_cookie_.empty()) nva[count++] = h2Field("set-cookie", sticky_cookie_);
   if (rules != nullptr) {
     for (size_t i = 0; i < rules->fieldCount(); ++i) {
       http::HeaderRules::Field f = rules->field(i);
@@ -282,7 +267,7 @@ bool H2Stream::submitHeaders(int status, std::span<const http::Header> fields,
         std::memcpy(lower + at, piece.data(), piece.size());
         at += piece.size();
       });
-      nva[count++] = nv(f.lower, std::string_view(lower + start, at - start));
+      nva[count++] = h2Field(f.lower, std::string_view(lower + start, at - start));
     }
   }
   nghttp2_data_provider provider{};
@@ -304,90 +289,22 @@ core::Status H2Stream::sendResponseHead(const http::ResponseHead& head,
   if (!submitHeaders(head.status, head.fields(), request_id, with_body, response_rules_)) {
     return core::Error{EMSGSIZE};
   }
-  if (!with_body) body_ended_ = true;
+  if (!with_body) out_.finish();
   return {};
 }
 
 core::Status H2Stream::write(std::string_view data, core::Duration timeout) {
-  if (!out_.hasBuffer()) out_.attach(hub().buffers().get(kOutboundWindow));
-  while (!data.empty()) {
-    if (closed_) return core::Error{EPIPE};
-    if (out_.ensureRoom()) {
-      size_t n = std::min(out_.tailRoom(), data.size());
-      std::memcpy(out_.tail(), data.data(), n);
-      out_.produced(n);
-      data.remove_prefix(n);
-      sent_ += n;
-      if (body_deferred_) {
-        body_deferred_ = false;
-        nghttp2_session_resume_data(session_.session(), id_);
-      }
-      session_.wantWrite();
-      continue;
-    }
-    // Full: the client's window is shut, or the writer has not caught up. Waiting here is
-    // what back-pressures the upstream.
-    drained_.clear();
-    std::optional<core::Timeout> bound;
-    if (timeout > core::Duration::zero()) bound.emplace(timeout);
-    if (core::Status st = drained_.wait(); !st.ok()) return st;
-  }
-  return {};
+  return out_.write(session_, id_, closed_, hub().buffers(), data, timeout);
 }
 
 core::Status H2Stream::end(std::span<const http::Header> trailers, core::Duration) {
   if (closed_) return core::Error{EPIPE};
-  size_t bytes = 0;
-  for (const http::Header& h : trailers) bytes += h.name.size() + h.value.size();
-  if (!trailers.empty()) {
-    // The upstream's buffer moves on: the trailers are copied until nghttp2 takes them.
-    out_trailer_bytes_ = hub().buffers().get(bytes);
-    size_t at = 0;
-    for (const http::Header& h : trailers) {
-      if (out_trailer_count_ == std::size(out_trailers_)) break;
-      if (connectionSpecific(h.name)) continue;
-      char* name = out_trailer_bytes_.data() + at;
-      for (size_t i = 0; i < h.name.size(); ++i) name[i] = http::toLowerAscii(h.name[i]);
-      std::memcpy(name + h.name.size(), h.value.data(), h.value.size());
-      out_trailers_[out_trailer_count_++] = {std::string_view(name, h.name.size()),
-                                             std::string_view(name + h.name.size(), h.value.size())};
-      at += h.name.size() + h.value.size();
-    }
-  }
-  body_ended_ = true;
-  if (body_deferred_) {
-    body_deferred_ = false;
-    nghttp2_session_resume_data(session_.session(), id_);
-  }
-  session_.wantWrite();
+  out_.end(session_, id_, hub().buffers(), trailers);
   return {};
 }
 
 ssize_t H2Stream::readResponse(uint8_t* buf, size_t length, uint32_t* data_flags) {
-  size_t n = std::min(length, out_.size());
-  if (n > 0) {
-    std::memcpy(buf, out_.data().data(), n);
-    out_.consume(n);
-    drained_.set();
-  }
-  if (out_.empty()) {
-    if (body_ended_) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (out_trailer_count_ > 0) {
-        // Trailers go after the last DATA: submitted from here, as nghttp2 asks.
-        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        nghttp2_nv nva[std::size(out_trailers_)];
-        for (size_t i = 0; i < out_trailer_count_; ++i) {
-          nva[i] = nv(out_trailers_[i].name, out_trailers_[i].value);
-        }
-        nghttp2_submit_trailer(session_.session(), id_, nva, out_trailer_count_);
-      }
-    } else if (n == 0) {
-      body_deferred_ = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-  }
-  return static_cast<ssize_t>(n);
+  return out_.read(session_.session(), id_, buf, length, data_flags);
 }
 
 size_t H2Stream::sendError(int status, std::string_view request_id, uint32_t retry_after) {
@@ -408,9 +325,9 @@ size_t H2Stream::sendError(int status, std::string_view request_id, uint32_t ret
     http::Header fields[] = {{"content-type", "application/grpc"},
                              {"grpc-status", std::string_view(code_text, len)},
                              {"grpc-message", message}};
-    body_ended_ = true;
+    out_.finish();
     submitHeaders(200, fields, request_id, false);
-    return sent_;
+    return out_.sent();
   }
   std::string_view reason = http::reasonPhrase(status);
   char length[20], wait[20];
@@ -420,15 +337,12 @@ size_t H2Stream::sendError(int status, std::string_view request_id, uint32_t ret
   size_t field_count = retry_after != 0 ? 3 : 2;
   bool with_body = head_.method != "HEAD";
   if (with_body) {
-    if (!out_.hasBuffer()) out_.attach(hub().buffers().get(kOutboundWindow));
-    std::memcpy(out_.tail(), reason.data(), reason.size());
-    out_.tail()[reason.size()] = '\n';
-    out_.produced(reason.size() + 1);
-    sent_ += reason.size() + 1;
+    out_.put(hub().buffers(), reason);
+    out_.put(hub().buffers(), "\n");
   }
-  body_ended_ = true;
+  out_.finish();
   submitHeaders(status, std::span(fields, field_count), request_id, with_body);
-  return sent_;
+  return out_.sent();
 }
 
 void H2Stream::abortResponse() {

@@ -23,6 +23,7 @@
 #include "core/time.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/downstream.h"
+#include "proxy/h2/outbound_body.h"
 #include "proxy/input_window.h"
 
 namespace greenlb::proxy {
@@ -99,7 +100,7 @@ class H2Stream final : public Downstream,
   void consume(size_t n) override;
   std::span<const http::Header> trailers() const override;
   uint64_t bytesRead() const override { return received_; }
-  uint64_t bytesWritten() const override { return sent_; }
+  uint64_t bytesWritten() const override { return out_.sent(); }
   // BodySink: the response body.
   core::Status write(std::string_view data, core::Duration timeout) override;
   core::Status end(std::span<const http::Header> trailers, core::Duration timeout) override;
@@ -131,17 +132,10 @@ class H2Stream final : public Downstream,
   uint64_t received_ = 0;
   size_t pending_consume_ = 0;  // bytes of the last piece read, to give back to the window
 
-  InputWindow out_;  // response body not yet taken by nghttp2
-  core::Event drained_;
+  H2OutboundBody out_;  // the response body and trailers, until nghttp2 takes them
   bool response_started_ = false;
   bool body_submitted_ = false;  // a data provider is attached
-  bool body_deferred_ = false;   // the provider said DEFERRED: resume it on new bytes
-  bool body_ended_ = false;
-  http::Header out_trailers_[16];
-  size_t out_trailer_count_ = 0;
-  Buffer out_trailer_bytes_;
   bool closed_ = false;
-  uint64_t sent_ = 0;
 };
 
 }  // namespace greenlb::proxy

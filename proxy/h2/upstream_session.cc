@@ -18,7 +18,6 @@ namespace {
 
 constexpr size_t kStreamWindow = 65535;         // the response window of each stream
 constexpr int32_t kConnectionWindow = 16 << 20;  // one slow stream never shuts the others
-constexpr size_t kOutboundWindow = 16 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 
 std::string_view view(nghttp2_rcbuf* b) {
@@ -26,11 +25,6 @@ std::string_view view(nghttp2_rcbuf* b) {
   return {reinterpret_cast<const char*>(v.base), v.len};
 }
 
-nghttp2_nv nv(std::string_view name, std::string_view value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
 
 H2UpstreamStream* streamOf(nghttp2_session* s, int32_t id) {
   return static_cast<H2UpstreamStream*>(nghttp2_session_get_stream_user_data(s, id));
@@ -290,9 +284,7 @@ void H2UpstreamStream::abandon() {
   // Whatever nghttp2 still asks of the request body from now on: nothing more.
   streaming_ = true;
   body_in_hand_ = {};
-  out_.clear();
-  body_ended_ = true;
-  out_trailer_count_ = 0;
+  out_.drop();
   if (id_ > 0 && !closed_) {
     // Let go before the stream ended: the request is cancelled upstream. nghttp2 closes
     // the stream once the RST_STREAM is out, and the session deletes this then.
@@ -312,7 +304,7 @@ core::Status H2UpstreamStream::submit(std::span<const nghttp2_nv> fields,
   streaming_ = streaming;
   if (body) {
     body_in_hand_ = *body;
-    body_ended_ = true;
+    out_.finish();
   }
   int32_t id = nghttp2_submit_request(session_.session(), nullptr, fields.data(), fields.size(),
                                       with_body ? &provider : nullptr, this);
@@ -403,7 +395,7 @@ void H2UpstreamStream::closedBySession(uint32_t code) {
   close_code_ = code;
   head_ready_.set();
   data_arrived_.set();
-  drained_.set();
+  out_.wake();
 }
 
 core::Result<BodyPiece> H2UpstreamStream::read(core::Duration idle) {
@@ -433,88 +425,24 @@ void H2UpstreamStream::consume(size_t n) {
 }
 
 core::Status H2UpstreamStream::write(std::string_view data, core::Duration timeout) {
-  if (!out_.hasBuffer()) out_.attach(session_.buffers().get(kOutboundWindow));
-  while (!data.empty()) {
-    if (closed_) return core::Error{EPIPE};
-    if (out_.ensureRoom()) {
-      size_t n = std::min(out_.tailRoom(), data.size());
-      std::memcpy(out_.tail(), data.data(), n);
-      out_.produced(n);
-      data.remove_prefix(n);
-      sent_ += n;
-      if (body_deferred_) {
-        body_deferred_ = false;
-        nghttp2_session_resume_data(session_.session(), id_);
-      }
-      session_.wantWrite();
-      continue;
-    }
-    drained_.clear();
-    std::optional<core::Timeout> bound;
-    if (timeout > core::Duration::zero()) bound.emplace(timeout);
-    if (core::Status st = drained_.wait(); !st.ok()) return st;
-  }
-  return {};
+  return out_.write(session_, id_, closed_, session_.buffers(), data, timeout);
 }
 
 core::Status H2UpstreamStream::end(std::span<const http::Header> trailers, core::Duration) {
   if (closed_) return core::Error{EPIPE};
-  if (!trailers.empty()) {
-    size_t bytes = 0;
-    for (const http::Header& h : trailers) bytes += h.name.size() + h.value.size();
-    out_trailer_bytes_ = session_.buffers().get(bytes);
-    size_t at = 0;
-    for (const http::Header& h : trailers) {
-      if (out_trailer_count_ == std::size(out_trailers_)) break;
-      char* p = out_trailer_bytes_.data() + at;
-      for (size_t i = 0; i < h.name.size(); ++i) p[i] = http::toLowerAscii(h.name[i]);
-      std::memcpy(p + h.name.size(), h.value.data(), h.value.size());
-      out_trailers_[out_trailer_count_++] = {std::string_view(p, h.name.size()),
-                                             std::string_view(p + h.name.size(), h.value.size())};
-      at += h.name.size() + h.value.size();
-    }
-  }
-  body_ended_ = true;
-  if (body_deferred_) {
-    body_deferred_ = false;
-    nghttp2_session_resume_data(session_.session(), id_);
-  }
-  session_.wantWrite();
+  out_.end(session_, id_, session_.buffers(), trailers);
   return {};
 }
 
 ssize_t H2UpstreamStream::readRequest(uint8_t* buf, size_t length, uint32_t* data_flags) {
-  size_t n = 0;
   if (!streaming_) {  // the body in hand
-    n = std::min(length, body_in_hand_.size());
+    size_t n = std::min(length, body_in_hand_.size());
     std::memcpy(buf, body_in_hand_.data(), n);
     body_in_hand_.remove_prefix(n);
     if (body_in_hand_.empty()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     return static_cast<ssize_t>(n);
   }
-  n = std::min(length, out_.size());
-  if (n > 0) {
-    std::memcpy(buf, out_.data().data(), n);
-    out_.consume(n);
-    drained_.set();
-  }
-  if (out_.empty()) {
-    if (body_ended_) {
-      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (out_trailer_count_ > 0) {
-        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        nghttp2_nv nva[std::size(out_trailers_)];
-        for (size_t i = 0; i < out_trailer_count_; ++i) {
-          nva[i] = nv(out_trailers_[i].name, out_trailers_[i].value);
-        }
-        nghttp2_submit_trailer(session_.session(), id_, nva, out_trailer_count_);
-      }
-    } else if (n == 0) {
-      body_deferred_ = true;
-      return NGHTTP2_ERR_DEFERRED;
-    }
-  }
-  return static_cast<ssize_t>(n);
+  return out_.read(session_.session(), id_, buf, length, data_flags);
 }
 
 // --- the request head ---
@@ -547,10 +475,10 @@ size_t h2RequestFields(const http::RequestHead& head, const H2ForwardInfo& info,
   }
   std::string_view authority = head.host.empty() ? info.default_authority : head.host;
   if (out.size() < 8) return 0;
-  out[count++] = nv(":method", head.method);
-  out[count++] = nv(":scheme", info.scheme);
-  out[count++] = nv(":authority", authority);
-  out[count++] = nv(":path", path);
+  out[count++] = h2Field(":method", head.method);
+  out[count++] = h2Field(":scheme", info.scheme);
+  out[count++] = h2Field(":authority", authority);
+  out[count++] = h2Field(":path", path);
   // X-Forwarded-For: the received values, then the client.
   size_t xff_start = at;
   for (const http::Header& h : head.fields()) {
@@ -583,19 +511,19 @@ size_t h2RequestFields(const http::RequestHead& head, const H2ForwardInfo& info,
     char* lower = scratch.data() + at;
     for (size_t i = 0; i < n.size(); ++i) lower[i] = http::toLowerAscii(n[i]);
     at += n.size();
-    out[count++] = nv(std::string_view(lower, n.size()), h.value);
+    out[count++] = h2Field(std::string_view(lower, n.size()), h.value);
   }
   const http::HeaderRules* rules = info.rules;
   auto own = [&](http::HeaderId id) { return rules == nullptr || !rules->drops(id); };
-  if (own(http::HeaderId::x_forwarded_for)) out[count++] = nv("x-forwarded-for", xff);
+  if (own(http::HeaderId::x_forwarded_for)) out[count++] = h2Field("x-forwarded-for", xff);
   if (!info.proto.empty() && own(http::HeaderId::x_forwarded_proto)) {
-    out[count++] = nv("x-forwarded-proto", info.proto);
+    out[count++] = h2Field("x-forwarded-proto", info.proto);
   }
   if (!head.host.empty() && own(http::HeaderId::x_forwarded_host)) {
-    out[count++] = nv("x-forwarded-host", head.host);
+    out[count++] = h2Field("x-forwarded-host", head.host);
   }
   if (!info.request_id.empty() && own(http::HeaderId::x_request_id)) {
-    out[count++] = nv("x-request-id", info.request_id);
+    out[count++] = h2Field("x-request-id", info.request_id);
   }
   if (rules != nullptr) {
     for (size_t i = 0; i < rules->fieldCount(); ++i) {
@@ -605,7 +533,7 @@ size_t h2RequestFields(const http::RequestHead& head, const H2ForwardInfo& info,
       rules->expand(f, *info.vars, [&](std::string_view piece) {
         if (!piece.empty()) keep(piece);  // a variable with no value has no buffer
       });
-      out[count++] = nv(f.lower, std::string_view(scratch.data() + start, at - start));
+      out[count++] = h2Field(f.lower, std::string_view(scratch.data() + start, at - start));
     }
   }
   return count;

@@ -28,6 +28,7 @@
 #include "core/time.h"
 #include "proxy/buffer_pool.h"
 #include "proxy/h2/frame_writer.h"
+#include "proxy/h2/outbound_body.h"
 #include "proxy/h2/stream_handle.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/message.h"
@@ -136,7 +137,7 @@ class H2UpstreamStream final : public BodySink,
   // BodySink: the request body.
   core::Status write(std::string_view data, core::Duration timeout) override;
   core::Status end(std::span<const http::Header> trailers, core::Duration timeout) override;
-  uint64_t bytesWritten() const override { return sent_; }
+  uint64_t bytesWritten() const override { return out_.sent(); }
   uint64_t bytesRead() const override { return received_; }
   // BodySource: the response body.
   core::Result<BodyPiece> read(core::Duration idle) override;
@@ -185,14 +186,7 @@ class H2UpstreamStream final : public BodySink,
   // The request body: the whole of it in hand, or streamed through `out_`.
   std::string_view body_in_hand_;
   bool streaming_ = false;
-  InputWindow out_;
-  core::Event drained_;
-  bool body_deferred_ = false;
-  bool body_ended_ = false;
-  http::Header out_trailers_[16];
-  size_t out_trailer_count_ = 0;
-  Buffer out_trailer_bytes_;
-  uint64_t sent_ = 0;
+  H2OutboundBody out_;
   uint64_t received_ = 0;
 
   bool closed_ = false;
