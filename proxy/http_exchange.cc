@@ -223,20 +223,27 @@ HttpExchange::Attempt HttpExchange::attempt(balancer::Upstream& up) {
     tunnel();
     return Attempt::done;
   }
-  ep.metrics().requests.add(hub_, response_.status);
-  if (response_.status >= 500) {
-    attempts_->reportFailure();
-  } else {
-    attempts_->reportSuccess();
-  }
-  if (attempts_->retry(UpstreamError::upstream_status, replayable(), response_.status)) {
-    error_ = info(UpstreamError::upstream_status).name;
+  if (countResponse(ep)) {
     upstream_conn_.reset();  // not worth draining its body
     return Attempt::retry;
   }
   stickToEndpoint(up, ep);
   relayResponse(up);
   return Attempt::done;
+}
+
+bool HttpExchange::countResponse(balancer::Endpoint& ep) {
+  ep.metrics().requests.add(hub_, response_.status);
+  if (response_.status >= 500) {
+    attempts_->reportFailure();
+  } else {
+    attempts_->reportSuccess();
+  }
+  if (!attempts_->retry(UpstreamError::upstream_status, replayable(), response_.status)) {
+    return false;
+  }
+  error_ = info(UpstreamError::upstream_status).name;
+  return true;
 }
 
 void HttpExchange::stickToEndpoint(const balancer::Upstream& up, const balancer::Endpoint& ep) {
@@ -402,14 +409,7 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   first_byte_seconds_ = core::toSeconds(Clock::now() - sent);
   up.metrics().first_byte_duration.observe(hub_, first_byte_seconds_);
   balancer::Endpoint& ep = *attempts_->endpoint();
-  ep.metrics().requests.add(hub_, response_.status);
-  if (response_.status >= 500) {
-    attempts_->reportFailure();
-  } else {
-    attempts_->reportSuccess();
-  }
-  if (attempts_->retry(UpstreamError::upstream_status, replayable(), response_.status)) {
-    error_ = info(UpstreamError::upstream_status).name;
+  if (countResponse(ep)) {
     stopPump();
     h2_.reset();
     return Attempt::retry;

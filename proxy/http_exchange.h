@@ -51,6 +51,9 @@ class HttpExchange {
   bool checkBodyInHand();
   // Whether `limit` turns the request away (answered 429 with Retry-After, counted).
   bool rateLimited(const RateLimit& limit);
+  // A response head from `ep` arrived: counted, and told to outlier detection. True when
+  // its status is retried (the caller lets go of the attempt).
+  bool countResponse(balancer::Endpoint& ep);
   // [upstream.sticky]: the response from `ep` sets the cookie naming it, unless the
   // request's cookie named it already.
   void stickToEndpoint(const balancer::Upstream& up, const balancer::Endpoint& ep);
