@@ -56,6 +56,23 @@ def port_open(port):
         return False
 
 
+def start_server(command, what, port=None):
+    """Starts a test server process that prints "ready" once it listens: (process, port).
+    `command(port)` is its argv. A port chosen by free_port() can be taken by someone else
+    before the server binds it (tests run in parallel): another one is tried then."""
+    for attempt in range(1 if port else 3):
+        chosen = port or free_port()
+        errors = tempfile.TemporaryFile()
+        proc = subprocess.Popen(command(chosen), stdout=subprocess.PIPE, stderr=errors, text=True)
+        if proc.stdout.readline().strip() == "ready":
+            return proc, chosen
+        proc.kill()
+        proc.wait(timeout=10)
+        errors.seek(0)
+        why = errors.read()[-500:].decode(errors="replace")
+    raise RuntimeError(f"{what} did not start: {why}")
+
+
 class Upstream:
     """tests/support/upstream_server.py in its own process."""
 
@@ -64,23 +81,14 @@ class Upstream:
         self.name = name
         self.host = host
         self.args = [str(a) for a in args]
-        # A port chosen by free_port() can be taken by someone else before the server binds
-        # it (tests run in parallel): try another one then.
-        for attempt in range(1 if port else 3):
-            self.port = port or free_port()
-            cmd = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(self.port),
+        def command(p):
+            cmd = [PYTHON, str(SUPPORT / "upstream_server.py"), "--port", str(p),
                    "--host", host, "--name", name, "--mode", mode, *self.args]
             if idle_close:
                 cmd += ["--idle-close", str(idle_close)]
-            errors = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True)
-            if self.proc.stdout.readline().strip() == "ready":
-                return
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            errors.seek(0)
-            why = errors.read()[-500:].decode(errors="replace")
-        raise RuntimeError(f"upstream {name} did not start: {why}")
+            return cmd
+
+        self.proc, self.port = start_server(command, f"upstream {name}", port)
 
     @property
     def address(self):
@@ -141,19 +149,9 @@ class GrpcBackend:
 
     def __init__(self, name, args=()):
         self.name = name
-        for attempt in range(3):
-            self.port = free_port()
-            errors = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen(
-                [PYTHON, str(SUPPORT / "grpc_server.py"), "--port", str(self.port), "--name", name,
-                 *[str(a) for a in args]], stdout=subprocess.PIPE, stderr=errors, text=True)
-            if self.proc.stdout.readline().strip() == "ready":
-                return
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            errors.seek(0)
-            why = errors.read()[-500:].decode(errors="replace")
-        raise RuntimeError(f"gRPC backend {name} did not start: {why}")
+        self.proc, self.port = start_server(
+            lambda p: [PYTHON, str(SUPPORT / "grpc_server.py"), "--port", str(p), "--name", name,
+                       *[str(a) for a in args]], f"gRPC backend {name}")
 
     @property
     def address(self):
