@@ -85,8 +85,7 @@ void HttpExchange::run() {
   if (route.rules != nullptr) {
     rules_ = route.rules;
     using conf::HeaderVariable;
-    vars_[HeaderVariable::client_ip] =
-        std::string_view(client_ip_, down_.peer().ipText(client_ip_, sizeof client_ip_));
+    vars_[HeaderVariable::client_ip] = clientIp();
     vars_[HeaderVariable::request_id] = requestId();
     vars_[HeaderVariable::listener] = lc.name;
     vars_[HeaderVariable::upstream] = upstream_->name();
@@ -137,16 +136,19 @@ bool HttpExchange::checkBodyInHand() {
   return true;
 }
 
+std::string_view HttpExchange::clientIp() {
+  if (client_ip_len_ == 0) client_ip_len_ = down_.peer().ipText(client_ip_, sizeof client_ip_);
+  return {client_ip_, client_ip_len_};
+}
+
 bool HttpExchange::rateLimited(const RateLimit& limit) {
   if (!limit.limiter) return false;
   RateLimiter& limiter = *limit.limiter;
   uint64_t key = 0;
   switch (limiter.config().key) {
-    case conf::RateLimitKey::client_ip: {
-      char ip[64];
-      key = limiter.keyOf(std::string_view(ip, down_.peer().ipText(ip, sizeof ip)));
+    case conf::RateLimitKey::client_ip:
+      key = limiter.keyOf(clientIp());
       break;
-    }
     case conf::RateLimitKey::header:  // requests without the header share one bucket
       key = limiter.keyOf(headerValue(head_, limiter.config().header));
       break;
@@ -268,10 +270,8 @@ void HttpExchange::stickToEndpoint(const balancer::Upstream& up, const balancer:
 
 HttpExchange::Attempt HttpExchange::sendRequest(balancer::Upstream& up) {
   const conf::UpstreamConfig& cfg = up.config();
-  char ip[64];
-  size_t ip_len = down_.peer().ipText(ip, sizeof ip);
   http::ForwardInfo fi;
-  fi.client_ip = std::string_view(ip, ip_len);
+  fi.client_ip = clientIp();
   fi.proto = down_.tls() ? "https" : "http";
   fi.request_id = requestId();
   fi.upgrade = head_.upgrade;
@@ -335,9 +335,8 @@ HttpExchange::Attempt HttpExchange::attemptH2(balancer::Upstream& up) {
   const conf::ListenerConfig& lc = *plan_.config;
   h2_ = attempts_->openStream();
   if (h2_ == nullptr) return fail(attempts_->error(), true);  // nothing was sent
-  char ip[64];
   H2ForwardInfo fi;
-  fi.client_ip = std::string_view(ip, down_.peer().ipText(ip, sizeof ip));
+  fi.client_ip = clientIp();
   fi.proto = down_.tls() ? "https" : "http";
   fi.request_id = requestId();
   fi.scheme = gen_.upstream_tls[static_cast<size_t>(upstream_index_)] ? "https" : "http";
@@ -724,10 +723,8 @@ void HttpExchange::finish() {
 
   if (AccessLog* log = down_.hub().accessLog(); log != nullptr) {
     balancer::Endpoint* endpoint = attempts_ ? attempts_->endpoint() : nullptr;
-    char ip[64];
-    size_t ip_len = down_.peer().ipText(ip, sizeof ip);
     AccessRecord r;
-    r.client_ip = std::string_view(ip, ip_len);
+    r.client_ip = clientIp();
     r.method = head_.method;
     r.target = head_.target;
     r.protocol = down_.protocol();

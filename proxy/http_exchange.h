@@ -54,6 +54,8 @@ class HttpExchange {
   // A response head from `ep` arrived: counted, and told to outlier detection. True when
   // its status is retried (the caller lets go of the attempt).
   bool countResponse(balancer::Endpoint& ep);
+  // The client's address as text (X-Forwarded-For, rules, rate limits, the access log).
+  std::string_view clientIp();
   // [upstream.sticky]: the response from `ep` sets the cookie naming it, unless the
   // request's cookie named it already.
   void stickToEndpoint(const balancer::Upstream& up, const balancer::Endpoint& ep);
@@ -127,7 +129,8 @@ class HttpExchange {
   // values for this request (docs/proxying.md, "Header rules and prefix rewrite").
   const RouteRules* rules_ = nullptr;
   http::RuleVars vars_;
-  char client_ip_[64];
+  char client_ip_[64];     // the client's address as text, formatted once (clientIp())
+  size_t client_ip_len_ = 0;
 
   // For metrics and the access log.
   int upstream_index_ = -1;
