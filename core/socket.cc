@@ -138,8 +138,8 @@ void Socket::reset(int fd) {
 
 void Socket::close() {
   if (fd_ < 0) return;
-  if (reader_ != nullptr) hub_->wake(std::exchange(reader_, nullptr), EBADF);
-  if (writer_ != nullptr) hub_->wake(std::exchange(writer_, nullptr), EBADF);
+  if (reader_ != nullptr) wakeWaiter(reader_, EBADF);
+  if (writer_ != nullptr) wakeWaiter(writer_, EBADF);
   idle_ = nullptr;
   idle_timer_ = false;
   unregister();
@@ -149,11 +149,11 @@ void Socket::close() {
 
 void Socket::ensureRegistered() {
   if (registered_) return;
-  hub_ = Hub::current();
-  assert(hub_ != nullptr && "socket wait outside a hub");
+  Hub* hub = Hub::current();
+  assert(hub != nullptr && "socket wait outside a hub");
   // Registering reports the readiness the fd already has (epoll's ET add), so nothing that
   // arrived before is missed; EV_CLOSED (EPOLLRDHUP) tells a FIN from data.
-  event_assign(asEvent(ev_), hub_->base(), fd_,
+  event_assign(asEvent(ev_), hub->base(), fd_,
                EV_READ | EV_WRITE | EV_CLOSED | EV_PERSIST | EV_ET, &Socket::onEvent, this);
   event_add(asEvent(ev_), nullptr);
   registered_ = true;
@@ -168,10 +168,11 @@ void Socket::unregister() {
 Status Socket::waitReadable() {
   if (fd_ < 0) return Error{EBADF};
   ensureRegistered();
-  Fiber* self = hub_->currentFiber();
+  Hub& hub = *Hub::current();  // the socket's: it registered on the hub it waits on
+  Fiber* self = hub.currentFiber();
   assert(reader_ == nullptr && "two fibers reading one socket");
   reader_ = self;
-  int rc = hub_->park();
+  int rc = hub.park();
   if (rc == EBADF) return Error{rc};  // closed under us: the socket may be gone already
   if (reader_ == self) reader_ = nullptr;
   return rc == 0 ? Status{} : Status{Error{rc}};
@@ -180,10 +181,11 @@ Status Socket::waitReadable() {
 Status Socket::waitWritable() {
   if (fd_ < 0) return Error{EBADF};
   ensureRegistered();
-  Fiber* self = hub_->currentFiber();
+  Hub& hub = *Hub::current();
+  Fiber* self = hub.currentFiber();
   assert(writer_ == nullptr && "two fibers writing one socket");
   writer_ = self;
-  int rc = hub_->park();
+  int rc = hub.park();
   if (rc == EBADF) return Error{rc};
   if (writer_ == self) writer_ = nullptr;
   return rc == 0 ? Status{} : Status{Error{rc}};
@@ -194,7 +196,7 @@ void Socket::watchIdle(IdleWatcher* w, Duration timeout) {
   idle_ = w;
   if (timeout > Duration::zero()) {
     timeval tv;
-    hub_->timerValue(timeout, &tv);
+    Hub::current()->timerValue(timeout, &tv);
     event_add(asEvent(ev_), &tv);  // already inserted: only (re)arms the timer
     idle_timer_ = true;
   } else if (idle_timer_) {
@@ -211,6 +213,11 @@ void Socket::unwatchIdle() {
   }
 }
 
+void Socket::wakeWaiter(Fiber*& waiter, int code) {
+  Fiber* f = std::exchange(waiter, nullptr);
+  f->hub().wake(f, code);
+}
+
 void Socket::onEvent(int, short what, void* arg) {
   auto* s = static_cast<Socket*>(arg);
   if (what & EV_TIMEOUT) {
@@ -220,14 +227,14 @@ void Socket::onEvent(int, short what, void* arg) {
     return;
   }
   if ((what & EV_WRITE) && s->writer_ != nullptr) {
-    s->hub_->wake(std::exchange(s->writer_, nullptr), 0);
+    wakeWaiter(s->writer_, 0);
   }
   // EPOLLHUP and EPOLLERR come as EV_READ|EV_WRITE: the next read reports them.
   if (what & EV_CLOSED) s->peer_closed_ = true;
   if (what & (EV_READ | EV_CLOSED)) {
     s->read_ready_ = true;  // remembered even when nobody waits: never lost
     if (s->reader_ != nullptr) {
-      s->hub_->wake(std::exchange(s->reader_, nullptr), 0);
+      wakeWaiter(s->reader_, 0);
     } else if (IdleWatcher* w = s->idle_; w != nullptr) {
       s->unwatchIdle();
       w->onIdleReadable(*s);  // may destroy s

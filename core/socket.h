@@ -115,12 +115,16 @@ class Socket {
   void ensureRegistered();
   void unregister();
   static void onEvent(int fd, short what, void* arg);
+  // Clears `waiter` and makes that fiber runnable on its hub with `code`.
+  static void wakeWaiter(Fiber*& waiter, int code);
 
-  int fd_ = -1;
-  Hub* hub_ = nullptr;  // set when registered
+  // Every connection embeds one (docs/architecture.md, "Dormant connections"): no hub
+  // pointer (a waiting fiber knows its hub; registering takes the current one) and the
+  // int next to the flags, so the socket is the event plus 32 bytes.
   Fiber* reader_ = nullptr;
   Fiber* writer_ = nullptr;
   IdleWatcher* idle_ = nullptr;
+  int fd_ = -1;
   bool registered_ = false;
   bool idle_timer_ = false;
   bool read_ready_ = true;     // unknown until a read drains the socket

@@ -1,6 +1,7 @@
 #include "proxy/client_connection.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <optional>
 #include <utility>
@@ -25,27 +26,33 @@ namespace greenlb::proxy {
 using core::Clock;
 using metrics::ClientError;
 
+static_assert(sizeof(ClientConnection) <= 248, "every idle connection pays for each byte");
+
 ClientConnection::ClientConnection(HubContext& hub, ListenerSocket& listener, int fd,
                                    const core::SocketAddress& peer)
-    : stream_(fd), hub_(hub), listener_(listener), peer_(peer) {
-  hub_.addConnection(this);
+    : stream_(fd), listener_(listener), peer_(peer) {
+  assert(&hub == &listener.hub());
+  hub.addConnection(this);
   ++listener_.connections;
-  listener_.metrics().connections_active.add(hub_.index(), 1);
+  listener_.metrics().connections_active.add(hub.index(), 1);
 }
 
 ClientConnection::~ClientConnection() {
   // Uncounted before the close: a client that has seen its EOF never finds itself still
   // counted in connections_active or /status.
   --listener_.connections;
-  listener_.metrics().connections_active.add(hub_.index(), -1);
-  hub_.removeConnection(this);
+  listener_.metrics().connections_active.add(hub().index(), -1);
+  hub().removeConnection(this);
+  if (tls_) delete transport_;
   stream_.close();
 }
+
+HubContext& ClientConnection::hub() const { return listener_.hub(); }
 
 void ClientConnection::start() {
   accepted_ = Clock::now();
   Generation* used = nullptr;
-  const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
+  const ListenerPlan& plan = listener_.planIn(hub().current(), &used);
   expect_proxy_ = plan.config->proxy_protocol;
   if (plan.tls != nullptr || expect_proxy_ != conf::ProxyProtocol::off) {
     // A TLS client speaks first (its ClientHello), on http and tcp listeners alike: until
@@ -65,7 +72,7 @@ void ClientConnection::start() {
 }
 
 void ClientConnection::spawnServer() {
-  if (hub_.hub().spawnDetached("conn", [this] { run(); }) == nullptr) {
+  if (hub().hub().spawnDetached("conn", [this] { run(); }) == nullptr) {
     // At the fiber stack limit (vm.max_map_count): shed this connection, keep the others.
     delete this;
   }
@@ -77,34 +84,30 @@ void ClientConnection::onIdleReadable(core::Socket&) {
 }
 
 void ClientConnection::onIdleTimeout(core::Socket&) {
-  if (requests == 0) {
+  if (requests_ == 0) {
     // Silent for client_header since accept: counted as the fiber would have counted it
     // (readHead's silent header timeout, or a TLS handshake that never came).
     Generation* used = nullptr;
-    const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
-    size_t hub = hub_.index();
+    const ListenerPlan& plan = listener_.planIn(hub().current(), &used);
+    size_t shard = hub().index();
     if (expect_proxy_ != conf::ProxyProtocol::off) {
       // Silent: no PROXY header was sent, nor anything else (docs/proxy-protocol.md).
-      plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub);
+      plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(shard);
     } else if (plan.tls != nullptr) {
-      plan.metrics->tls_handshakes[metrics::index(metrics::CheckResult::failure)].add(hub);
+      plan.metrics->tls_handshakes[metrics::index(metrics::CheckResult::failure)].add(shard);
     } else {
-      plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub);
+      plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(shard);
     }
   }
   delete this;
 }
 
 std::string_view ClientConnection::alpn() const {
-  if (tls_ == nullptr) return {};
+  if (!tls_) return {};
   const unsigned char* p = nullptr;
   unsigned len = 0;
-  SSL_get0_alpn_selected(tls_->ssl(), &p, &len);
+  SSL_get0_alpn_selected(tlsTransport()->ssl(), &p, &len);
   return {reinterpret_cast<const char*>(p), len};
-}
-
-void ClientConnection::drain() {
-  if (h2_ != nullptr) h2_->drain();
 }
 
 bool ClientConnection::closeIfDormant() {
@@ -190,7 +193,7 @@ HeadOutcome readHead(ClientConnection& c, const conf::ListenerConfig& lc,
 bool ClientConnection::startTls() {
   // The generation stays leased through the handshake: its context's SNI callback runs in
   // it.
-  GenerationLease lease(hub_);
+  GenerationLease lease(hub());
   Generation* plan_gen = nullptr;
   const ListenerPlan& plan = listener_.planIn(*lease, &plan_gen);
   if (plan.tls == nullptr) return true;
@@ -202,20 +205,21 @@ bool ClientConnection::startTls() {
     core::Timeout deadline(plan.config->timeouts.client_header - (Clock::now() - accepted_));
     st = tls->handshake();
   }
-  size_t hub = hub_.index();
+  size_t shard = hub().index();
   plan.metrics->tls_handshakes[metrics::index(st.ok() ? metrics::CheckResult::success
                                                            : metrics::CheckResult::failure)]
-      .add(hub);
+      .add(shard);
   if (!st.ok()) return false;
-  plan.metrics->tls_handshake_duration.observe(hub, core::toSeconds(Clock::now() - t0));
-  tls_ = std::move(tls);
+  plan.metrics->tls_handshake_duration.observe(shard, core::toSeconds(Clock::now() - t0));
+  transport_ = tls.release();
+  tls_ = true;
   return true;
 }
 
 bool ClientConnection::acceptProxyHeader() {
   conf::ProxyProtocol accept = std::exchange(expect_proxy_, conf::ProxyProtocol::off);
   Generation* used = nullptr;
-  core::Duration budget = listener_.planIn(hub_.current(), &used).config->timeouts.client_header;
+  core::Duration budget = listener_.planIn(hub().current(), &used).config->timeouts.client_header;
   ProxyHeader header;
   ProxyRead r;
   {
@@ -228,16 +232,19 @@ bool ClientConnection::acceptProxyHeader() {
     if (!header.local) peer_ = header.source;
     return true;
   }
-  const ListenerPlan& plan = listener_.planIn(hub_.current(), &used);
+  const ListenerPlan& plan = listener_.planIn(hub().current(), &used);
   if (r.outcome == ProxyReadOutcome::invalid) {
-    plan.metrics->client_errors[metrics::index(ClientError::proxy_protocol)].add(hub_.index());
+    plan.metrics->client_errors[metrics::index(ClientError::proxy_protocol)].add(hub().index());
   } else if (r.outcome == ProxyReadOutcome::silent && r.timed_out) {
-    plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub_.index());
+    plan.metrics->client_errors[metrics::index(ClientError::header_timeout)].add(hub().index());
   }
   return false;
 }
 
 void ClientConnection::run() {
+  // A plain connection's transport lives as long as its fiber: a dormant one keeps none.
+  PlainTransport plain(stream_);
+  if (!tls_) transport_ = &plain;
   Served s = serve();
   // Draining with the listener still open (drain_delay): the response just sent may have
   // promised keep-alive before the drain began, so the client may already be sending its
@@ -245,6 +252,7 @@ void ClientConnection::run() {
   // startDrain closes the dormant connections.
   if (s.next == Next::dormant && !listener_.stopped()) {
     // The buffer went back to the pool; the socket's idle watcher wakes us.
+    if (!tls_) transport_ = nullptr;  // `plain` ends with this fiber
     goDormant(std::max(s.idle, core::Duration(1)));  // > 0: zero would mean no timeout
     return;
   }
@@ -256,26 +264,26 @@ void ClientConnection::run() {
 
 ClientConnection::Served ClientConnection::serve() {
   if (expect_proxy_ != conf::ProxyProtocol::off && !acceptProxyHeader()) return {Next::close};
-  if (requests == 0 && tls_ == nullptr && !startTls()) return {Next::close};
+  if (requests_ == 0 && !tls_ && !startTls()) return {Next::close};
   if (listener_.protocol() == conf::Protocol::tcp) {
     serveTcp(*this);
     return {Next::close};
   }
-  GenerationLease lease(hub_);
+  GenerationLease lease(hub());
   Generation* plan_gen = nullptr;
   const ListenerPlan* plan = &listener_.planIn(*lease, &plan_gen);
-  InputWindow in(hub_.buffers().get(plan->config->limits.max_header_bytes + kMinBodyWindow));
-  if (requests == 0 && tls_ == nullptr) {
+  InputWindow in(hub().buffers().get(plan->config->limits.max_header_bytes + kMinBodyWindow));
+  if (requests_ == 0 && !tls_) {
     // A fresh plain HTTP connection: one look at the socket (readHead's first read), and if
     // the client has not spoken yet, dormancy for the rest of client_header.
-    core::Result<size_t> n = plain_.tryRead(in.tail(), in.tailRoom());
+    core::Result<size_t> n = transport_->tryRead(in.tail(), in.tailRoom());
     if (!n.ok() && n.error().code == EAGAIN) {
       return {Next::dormant, plan->config->timeouts.client_header - (Clock::now() - accepted_)};
     }
     if (!n.ok() || *n == 0) return {Next::close};
     in.produced(*n);
   }
-  if (requests == 0 && speaksHttp2(*this, *plan, in, accepted_)) {
+  if (requests_ == 0 && speaksHttp2(*this, *plan, in, accepted_)) {
     serveHttp2(*this, *plan, in, accepted_);
     return {Next::close};
   }
@@ -288,15 +296,15 @@ ClientConnection::Served ClientConnection::serve() {
     in.compact();
     // The first head's clock started at accept, before the connection's dormant wait.
     HeadOutcome h =
-        readHead(*this, lc, *plan->metrics, in, head, requests == 0 ? accepted_ : started);
+        readHead(*this, lc, *plan->metrics, in, head, requests_ == 0 ? accepted_ : started);
     if (h == HeadOutcome::closed) return {Next::close};
     if (h == HeadOutcome::failed) return {Next::linger};
     in.pinHead(head.head_bytes);
     uint64_t max = lc.limits.max_requests_per_connection;
-    bool keep_allowed = !listener_.stopped() && (max == 0 || requests + 1 < max);
+    bool keep_allowed = !listener_.stopped() && (max == 0 || requests_ + 1 < max);
     H1Downstream down(*this, *plan, head, in, keep_allowed);
     HttpExchange(down, *plan_gen, *plan, started).run();
-    ++requests;
+    ++requests_;
     if (!down.keepAlive()) return {down.requestBodyDone() ? Next::close : Next::linger};
     lease.reset();
     in.unpin();

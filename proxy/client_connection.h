@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "conf/config.h"
+#include "core/slab_allocated.h"
 #include "core/socket.h"
 #include "core/time.h"
 #include "proxy/tls_transport.h"
@@ -19,11 +20,14 @@
 
 namespace greenlb::proxy {
 
-class H2ServerSession;
 class HubContext;
 class ListenerSocket;
 
-class ClientConnection final : public core::IdleWatcher {
+// Every field is paid by every idle keep-alive connection (docs/architecture.md, "Dormant
+// connections"): 248 bytes, from a per-hub slab. Nothing that only a serving fiber needs
+// lives here: the plain transport and an HTTP/2 session are on the fiber's stack.
+class ClientConnection final : public core::IdleWatcher,
+                               public core::SlabAllocated<ClientConnection> {
  public:
   ClientConnection(HubContext& hub, ListenerSocket& listener, int fd,
                    const core::SocketAddress& peer);
@@ -40,25 +44,20 @@ class ClientConnection final : public core::IdleWatcher {
   bool closeIfDormant();
   // Closes the socket under an active fiber, whose I/O then fails (graceful timeout).
   void abort() { stream_.close(); }
-  // Drain or listener closed while the connection is active: an HTTP/2 connection sends
-  // GOAWAY now (an HTTP/1.1 one says Connection: close on its next response).
-  void drain();
-  // The HTTP/2 session serving the connection, while one does.
-  void setHttp2(H2ServerSession* s) { h2_ = s; }
 
   core::Stream& stream() { return stream_; }
-  // What requests are read from and answered on: the socket, or TLS over it.
-  Transport& transport() { return tls_ != nullptr ? static_cast<Transport&>(*tls_) : plain_; }
-  bool isTls() const { return tls_ != nullptr; }
+  // What requests are read from and answered on: the socket, or TLS over it. Only while a
+  // fiber serves the connection.
+  Transport& transport() { return *transport_; }
+  bool isTls() const { return tls_; }
   // The client's address: the socket's peer, or the source a PROXY header carried
   // (docs/proxy-protocol.md): the one client address for logs, headers, hashing and limits.
   const core::SocketAddress& peer() const { return peer_; }
   ListenerSocket& listener() { return listener_; }
-  HubContext& hub() { return hub_; }
+  HubContext& hub() const;
   bool active() const { return active_; }
   // The protocol TLS negotiated by ALPN ("h2", "http/1.1"), or empty.
   std::string_view alpn() const;
-  uint64_t requests = 0;  // served on this connection
 
   // Hub list of connections (intrusive).
   ClientConnection* prev = nullptr;
@@ -84,19 +83,24 @@ class ClientConnection final : public core::IdleWatcher {
   void goDormant(core::Duration idle);
   void lingeringClose();
 
+  TlsTransport* tlsTransport() const {
+    return tls_ ? static_cast<TlsTransport*>(transport_) : nullptr;
+  }
+
   core::Stream stream_;
-  PlainTransport plain_{stream_};
-  std::unique_ptr<TlsTransport> tls_;
-  H2ServerSession* h2_ = nullptr;
-  HubContext& hub_;
+  // The TLS session (owned, when tls_), or while a fiber serves a plain connection the
+  // PlainTransport on that fiber's stack; null while a plain connection is dormant.
+  Transport* transport_ = nullptr;
   ListenerSocket& listener_;
   core::SocketAddress peer_;
   // When accept returned: the first request's head (and a TLS handshake before it) must be
   // complete within client_header of this, however long the connection stayed dormant.
   core::TimePoint accepted_;
-  bool active_ = false;  // a fiber is serving it
+  uint32_t requests_ = 0;  // served on this connection
+  bool active_ = false;    // a fiber is serving it
+  bool tls_ = false;     // transport_ is the connection's own TlsTransport
   // The PROXY header still owed (decided at accept, so that a reload in between changes
-  // nothing for this connection); off once read. Fits in the padding after active_.
+  // nothing for this connection); off once read.
   conf::ProxyProtocol expect_proxy_ = conf::ProxyProtocol::off;
 };
 

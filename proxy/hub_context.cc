@@ -5,6 +5,7 @@
 #include "core/timeout.h"
 #include "proxy/access_log.h"
 #include "proxy/client_connection.h"
+#include "proxy/h2/server_session.h"
 #include "proxy/listener_socket.h"
 #include "proxy/server.h"
 
@@ -111,9 +112,10 @@ void HubContext::retireListener(const std::string& name) {
     // says Connection: close (docs/operations.md#drain).
     for (ClientConnection* c = connections_; c != nullptr;) {
       ClientConnection* next = c->next;
-      if (&c->listener() == gone && !c->closeIfDormant()) c->drain();
+      if (&c->listener() == gone) c->closeIfDormant();
       c = next;
     }
+    drainHttp2(gone);
     retired_listeners_.push_back(std::move(listeners_[i]));
     listeners_.erase(listeners_.begin() + static_cast<ptrdiff_t>(i));
     return;
@@ -124,21 +126,36 @@ void HubContext::stopListeners() {
   for (auto& l : listeners_) l->stop();
 }
 
+namespace {
+
+// The hub's intrusive lists (members `prev` and `next`).
+template <class T>
+void pushFront(T*& head, T* x) {
+  x->prev = nullptr;
+  x->next = head;
+  if (head != nullptr) head->prev = x;
+  head = x;
+}
+
+template <class T>
+void unlink(T*& head, T* x) {
+  if (x->prev != nullptr) {
+    x->prev->next = x->next;
+  } else {
+    head = x->next;
+  }
+  if (x->next != nullptr) x->next->prev = x->prev;
+}
+
+}  // namespace
+
 void HubContext::addConnection(ClientConnection* c) {
-  c->prev = nullptr;
-  c->next = connections_;
-  if (connections_ != nullptr) connections_->prev = c;
-  connections_ = c;
+  pushFront(connections_, c);
   ++connection_count_;
 }
 
 void HubContext::removeConnection(ClientConnection* c) {
-  if (c->prev != nullptr) {
-    c->prev->next = c->next;
-  } else {
-    connections_ = c->next;
-  }
-  if (c->next != nullptr) c->next->prev = c->prev;
+  unlink(connections_, c);
   --connection_count_;
   if (server_ != nullptr) server_->connectionClosed();
 }
@@ -146,17 +163,27 @@ void HubContext::removeConnection(ClientConnection* c) {
 void HubContext::stopKeepAlive() {
   draining_ = true;
   // HTTP/2 connections are told at once (GOAWAY); HTTP/1.1 ones on their next response.
-  for (ClientConnection* c = connections_; c != nullptr; c = c->next) {
-    if (c->active()) c->drain();
-  }
+  drainHttp2(nullptr);
 }
 
 void HubContext::startDrain() {
   draining_ = true;
   for (ClientConnection* c = connections_; c != nullptr;) {
     ClientConnection* next = c->next;
-    if (!c->closeIfDormant()) c->drain();
+    c->closeIfDormant();
     c = next;
+  }
+  drainHttp2(nullptr);
+}
+
+void HubContext::addHttp2(H2ServerSession* s) { pushFront(h2_sessions_, s); }
+
+void HubContext::removeHttp2(H2ServerSession* s) { unlink(h2_sessions_, s); }
+
+void HubContext::drainHttp2(const ListenerSocket* listener) {
+  // drain() only queues frames and starts a timer fiber: the list does not change under us.
+  for (H2ServerSession* s = h2_sessions_; s != nullptr; s = s->next) {
+    if (listener == nullptr || &s->connection().listener() == listener) s->drain();
   }
 }
 

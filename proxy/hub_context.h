@@ -20,6 +20,7 @@ namespace greenlb::proxy {
 
 class AccessLog;
 class ClientConnection;
+class H2ServerSession;
 class ListenerSocket;
 class Server;
 
@@ -81,6 +82,9 @@ class HubContext {
   void addConnection(ClientConnection* c);
   void removeConnection(ClientConnection* c);
   size_t connectionCount() const { return connection_count_; }
+  // HTTP/2 sessions serving here, told to GOAWAY when their listener or the hub drains.
+  void addHttp2(H2ServerSession* s);
+  void removeHttp2(H2ServerSession* s);
   bool draining() const { return draining_; }
   // SIGTERM: responses from now on say Connection: close; listeners still accept.
   void stopKeepAlive();
@@ -115,8 +119,12 @@ class HubContext {
   std::vector<std::unique_ptr<ListenerSocket>> listeners_;
   std::vector<std::unique_ptr<ListenerSocket>> retired_listeners_;
   core::JoinHandle<void> housekeeping_;
+  // Sends the graceful GOAWAY on every HTTP/2 session (of `listener` only, when given).
+  void drainHttp2(const ListenerSocket* listener);
+
   ClientConnection* connections_ = nullptr;
   size_t connection_count_ = 0;
+  H2ServerSession* h2_sessions_ = nullptr;
   bool draining_ = false;
   AccessLog* access_log_ = nullptr;
 };

@@ -28,6 +28,7 @@ class ListenerSocket {
 
   const std::string& name() const { return name_; }
   conf::Protocol protocol() const { return protocol_; }
+  HubContext& hub() const { return hub_; }
 
   // Starts the accept fiber (hub thread).
   void start();

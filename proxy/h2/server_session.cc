@@ -77,9 +77,11 @@ H2ServerSession::H2ServerSession(ClientConnection& c, const ListenerPlan& plan,
                                    size_t{lc.limits.max_concurrent_streams} * kStreamWindow);
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
                                         static_cast<int32_t>(window));
+  hub().addHttp2(this);
 }
 
 H2ServerSession::~H2ServerSession() {
+  hub().removeHttp2(this);
   // Streams nghttp2 still held (their fibers are gone by now): it calls back no more.
   nghttp2_session_del(session_);
   while (streams_ != nullptr) release(streams_);
@@ -402,11 +404,9 @@ bool speaksHttp2(ClientConnection& c, const ListenerPlan& plan, InputWindow& in,
 void serveHttp2(ClientConnection& c, const ListenerPlan& plan, InputWindow& in,
                 core::TimePoint accepted) {
   H2ServerSession session(c, plan, accepted);
-  c.setHttp2(&session);
   plan.metrics->http2_connections.add(c.hub().index(), 1);
   session.run(in);
   plan.metrics->http2_connections.add(c.hub().index(), -1);
-  c.setHttp2(nullptr);
 }
 
 }  // namespace greenlb::proxy

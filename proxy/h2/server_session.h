@@ -61,6 +61,10 @@ class H2ServerSession {
   // A stream's fiber ended its exchange.
   void streamFiberDone(H2Stream* s);
 
+  // The hub's list of sessions (intrusive; HubContext::addHttp2).
+  H2ServerSession* prev = nullptr;
+  H2ServerSession* next = nullptr;
+
  private:
   // nghttp2 callbacks (user_data is the session).
   static int onBeginHeaders(nghttp2_session*, const nghttp2_frame*, void*);
