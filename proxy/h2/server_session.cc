@@ -6,6 +6,7 @@
 #include "core/timeout.h"
 #include "proxy/client_connection.h"
 #include "proxy/generation.h"
+#include "proxy/h2/session_memory.h"
 #include "proxy/h2/stream.h"
 #include "proxy/http_exchange.h"
 #include "proxy/hub_context.h"
@@ -61,7 +62,7 @@ H2ServerSession::H2ServerSession(ClientConnection& c, const ListenerPlan& plan,
   nghttp2_option_set_stream_reset_rate_limit(opt, kResetBurst, kResetRate);
   nghttp2_option_set_max_continuations(opt, kMaxContinuations);
   nghttp2_option_set_max_settings(opt, 32);
-  nghttp2_session_server_new2(&session_, cb, this, opt);
+  nghttp2_session_server_new3(&session_, cb, this, opt, h2SessionMemory());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
 

@@ -5,6 +5,7 @@
 
 #include "core/hub.h"
 #include "core/timeout.h"
+#include "proxy/h2/session_memory.h"
 #include "proxy/http/error_response.h"
 #include "proxy/http/header_util.h"
 #include "proxy/timed_io.h"
@@ -82,7 +83,7 @@ UpstreamError H2UpstreamSession::open(const core::SocketAddress& to,
     nghttp2_option* opt = nullptr;
     nghttp2_option_new(&opt);
     nghttp2_option_set_no_auto_window_update(opt, 1);  // opened as the exchange reads
-    nghttp2_session_client_new2(&session_, cb, this, opt);
+    nghttp2_session_client_new3(&session_, cb, this, opt, h2SessionMemory());
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
