@@ -1,5 +1,6 @@
 #include "proxy/buffer_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace greenlb::proxy {
@@ -40,6 +41,7 @@ Buffer BufferPool::get(size_t size) {
   if (bytes == (kMinSize << c) && !free_[c].empty()) {
     char* p = free_[c].back();
     free_[c].pop_back();
+    unused_[c] = std::min(unused_[c], free_[c].size());
     return Buffer(this, p, bytes);
   }
   return Buffer(this, static_cast<char*>(std::malloc(bytes)), bytes);
@@ -47,11 +49,22 @@ Buffer BufferPool::get(size_t size) {
 
 void BufferPool::put(char* data, size_t size) {
   size_t c = classOf(size);
-  if (size == (kMinSize << c) && free_[c].size() < kMaxCachedPerClass) {
+  if (size == (kMinSize << c) && free_[c].size() < kMaxCachedBytesPerClass / size) {
     free_[c].push_back(data);
     return;
   }
   std::free(data);
+}
+
+void BufferPool::trim() {
+  for (size_t c = 0; c < kClasses; ++c) {
+    std::vector<char*>& list = free_[c];
+    // The front ones waited longest: the `unused_` coldest were never needed this period.
+    size_t n = std::min(unused_[c], list.size());
+    for (size_t i = 0; i < n; ++i) std::free(list[i]);
+    list.erase(list.begin(), list.begin() + static_cast<ptrdiff_t>(n));
+    unused_[c] = list.size();
+  }
 }
 
 size_t BufferPool::cached() const {

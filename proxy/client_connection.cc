@@ -47,8 +47,6 @@ ClientConnection::~ClientConnection() {
   stream_.close();
 }
 
-HubContext& ClientConnection::hub() const { return listener_.hub(); }
-
 void ClientConnection::start() {
   accepted_ = Clock::now();
   Generation* used = nullptr;

@@ -15,13 +15,13 @@
 #include "core/slab_allocated.h"
 #include "core/socket.h"
 #include "core/time.h"
+#include "proxy/listener_socket.h"
 #include "proxy/tls_transport.h"
 #include "proxy/transport.h"
 
 namespace greenlb::proxy {
 
 class HubContext;
-class ListenerSocket;
 
 // Every field is paid by every idle keep-alive connection (docs/architecture.md, "Dormant
 // connections"): 248 bytes, from a per-hub slab. Nothing that only a serving fiber needs
@@ -54,7 +54,7 @@ class ClientConnection final : public core::IdleWatcher,
   // (docs/proxy-protocol.md): the one client address for logs, headers, hashing and limits.
   const core::SocketAddress& peer() const { return peer_; }
   ListenerSocket& listener() { return listener_; }
-  HubContext& hub() const;
+  HubContext& hub() const { return listener_.hub(); }
   bool active() const { return active_; }
   // The protocol TLS negotiated by ALPN ("h2", "http/1.1"), or empty.
   std::string_view alpn() const;

@@ -208,6 +208,7 @@ void HubContext::startHousekeeping() {
           if (access_log_ != nullptr) access_log_->flush(index_);
           if (round % kSweepEvery != 0) continue;
           sweepPools();
+          buffers_.trim();
           for (size_t i = 0; i < retired_listeners_.size();) {
             if (retired_listeners_[i]->connections == 0) {
               retired_listeners_.erase(retired_listeners_.begin() + static_cast<ptrdiff_t>(i));
