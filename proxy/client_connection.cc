@@ -43,8 +43,8 @@ ClientConnection::~ClientConnection() {
   --listener_.connections;
   listener_.metrics().connections_active.add(hub().index(), -1);
   hub().removeConnection(this);
-  if (tls_) delete transport_;
   stream_.close();
+  if (tls_) delete transport_;  // SSL_free only: it sends nothing
 }
 
 void ClientConnection::start() {

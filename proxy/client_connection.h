@@ -98,7 +98,7 @@ class ClientConnection final : public core::IdleWatcher,
   core::TimePoint accepted_;
   uint32_t requests_ = 0;  // served on this connection
   bool active_ = false;    // a fiber is serving it
-  bool tls_ = false;     // transport_ is the connection's own TlsTransport
+  bool tls_ = false;       // transport_ is the connection's own TlsTransport
   // The PROXY header still owed (decided at accept, so that a reload in between changes
   // nothing for this connection); off once read.
   conf::ProxyProtocol expect_proxy_ = conf::ProxyProtocol::off;
