@@ -220,6 +220,11 @@ void Server::mainFiber() {
   drain();
   signals.kill();
   (void)signals.join();
+  // The drain is over and the process is on its way out. Ending the signal fiber gave
+  // SIGTERM and SIGINT their default action back: a supervisor's repeated signal (or a
+  // test's) landing in the teardown would turn a clean exit into "killed by signal 15".
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
   history_->stop();
   for (const auto& up : generation_->upstreams) up->stop();
 }

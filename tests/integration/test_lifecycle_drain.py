@@ -156,3 +156,23 @@ def test_second_sigterm_exits_at_once():
             lb.send_signal(signal.SIGTERM)
             assert lb.proc.wait(timeout=5) == 0
             assert "second SIGTERM: exiting now" in lb.log()
+
+
+def test_sigterm_repeated_after_the_drain_does_not_kill_it():
+    # A supervisor may repeat its SIGTERM at any moment. During the drain it means "exit
+    # now" (test above); once the drain is over, the signal fiber has ended and the
+    # process is tearing down: a repeat must not turn the clean exit into "killed by
+    # signal 15" (it did, most often under ASan, whose teardown is slow).
+    with Upstream("a") as a:
+        port, admin = free_port(), free_port()
+        for _ in range(3):
+            with Greenlb(drain_config(a, port, admin, drain_delay="0s")) as lb:
+                assert RawHttpConnection(port).request("/")[0] == 200
+                lb.send_signal(signal.SIGTERM)
+                deadline = time.monotonic() + 10
+                while "drained:" not in lb.log() and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                while lb.proc.poll() is None and time.monotonic() < deadline:
+                    lb.send_signal(signal.SIGTERM)
+                    time.sleep(0.001)
+                assert lb.proc.wait(timeout=10) == 0, lb.log()
