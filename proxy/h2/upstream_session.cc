@@ -26,7 +26,6 @@ std::string_view view(nghttp2_rcbuf* b) {
   return {reinterpret_cast<const char*>(v.base), v.len};
 }
 
-
 H2UpstreamStream* streamOf(nghttp2_session* s, int32_t id) {
   return static_cast<H2UpstreamStream*>(nghttp2_session_get_stream_user_data(s, id));
 }
